@@ -1,0 +1,22 @@
+//! The A2A wire model: ProtoJSON serde types, the JSON-RPC envelope, errors and version
+//! negotiation. Pure data: no I/O, no actors.
+
+mod card;
+pub(crate) mod de;
+mod error;
+pub mod jsonrpc;
+mod requests;
+mod timestamp;
+mod types;
+pub mod validate;
+mod version;
+
+pub use card::*;
+pub use error::{A2aError, ERROR_DOMAIN, ErrorKind};
+pub use requests::*;
+pub use timestamp::Timestamp;
+pub use types::*;
+pub use version::{PROTOCOL_VERSION, VERSION_HEADER, Version, negotiate};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! `google.protobuf.Timestamp` in ProtoJSON: RFC 3339 in UTC. We emit milliseconds (`…sss Z`, as
+//! the spec prefers) and accept 0 to 9 fractional digits and any offset.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::{OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
+
+/// A point in time, stored with nanosecond precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i128);
+
+impl Timestamp {
+    /// The current time.
+    pub fn now() -> Self {
+        Self(OffsetDateTime::now_utc().unix_timestamp_nanos())
+    }
+
+    /// Nanoseconds since the Unix epoch.
+    pub fn unix_nanos(self) -> i128 {
+        self.0
+    }
+
+    /// From nanoseconds since the Unix epoch.
+    pub fn from_unix_nanos(n: i128) -> Self {
+        Self(n)
+    }
+
+    /// Parses RFC 3339 (`2025-11-09T10:30:00Z`, `…00.123456789+02:00`).
+    pub fn parse(s: &str) -> Option<Self> {
+        OffsetDateTime::parse(s, &Rfc3339)
+            .ok()
+            .map(|t| Self(t.unix_timestamp_nanos()))
+    }
+
+    fn datetime(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(self.0)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            .to_offset(UtcOffset::UTC)
+    }
+
+    /// The HTTP date form (RFC 9110 IMF-fixdate), for `Last-Modified`.
+    pub fn http_date(self) -> String {
+        let fmt = format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        );
+        self.datetime().format(&fmt).unwrap_or_default()
+    }
+
+    /// Parses the HTTP date form (RFC 9110 IMF-fixdate).
+    pub fn parse_http_date(s: &str) -> Option<Self> {
+        let fmt = format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        );
+        time::PrimitiveDateTime::parse(s.trim(), &fmt)
+            .ok()
+            .map(|t| Self(t.assume_utc().unix_timestamp_nanos()))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fmt = format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        match self.datetime().format(&fmt) {
+            Ok(s) => f.write_str(&s),
+            Err(_) => Err(fmt::Error),
+        }
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not an RFC 3339 timestamp")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_0_3_6_9_fractional_digits() {
+        for s in [
+            "2025-11-09T10:30:00Z",
+            "2025-11-09T10:30:00.123Z",
+            "2025-11-09T10:30:00.123456Z",
+            "2025-11-09T10:30:00.123456789Z",
+        ] {
+            assert!(Timestamp::parse(s).is_some(), "{s}");
+        }
+        let t = Timestamp::parse("2025-11-09T10:30:00.123456789Z").unwrap();
+        assert_eq!(t.to_string(), "2025-11-09T10:30:00.123Z");
+        assert!(Timestamp::parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn http_date_round_trips() {
+        let t = Timestamp::parse("2025-11-09T10:30:00Z").unwrap();
+        assert_eq!(t.http_date(), "Sun, 09 Nov 2025 10:30:00 GMT");
+        assert_eq!(Timestamp::parse_http_date(&t.http_date()), Some(t));
+    }
+}
