@@ -1,0 +1,349 @@
+//! The durable log: every task snapshot, every event, and the indexes that find them.
+//!
+//! [`Store`] is the small key-value contract an engine implements (sled by default, see
+//! [`SledStore`]); [`Log`] is what the runtime talks to: typed reads, and commits that go through
+//! the single group-commit writer ([`writer`]).
+//!
+//! Key layout (one keyspace, so one batch changes snapshot, events and indexes atomically):
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `t/{task}` | [`TaskRecord`] |
+//! | `e/{task}\0{seq: u64 BE}` | [`EventRecord`] |
+//! | `a/{task}` | agent name: the index of non-terminal tasks, read on recovery |
+//! | `i/{owner}\0{messageId}` | task id: idempotent sends |
+//! | `s/{status time: u64 BE nanos}{task}` | `{state}{owner}\0{context}`: ListTasks, newest first |
+//! | `c/{context}\0{task}` | empty: tasks of a context |
+
+mod records;
+mod sled_store;
+pub(crate) mod writer;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use base64::Engine;
+
+pub use records::{EventRecord, TaskRecord};
+pub use sled_store::SledStore;
+pub use writer::{Applied, Durability};
+
+use crate::protocol::{TaskState, Timestamp};
+
+/// Errors of the storage layer.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the store writer has stopped")]
+    Closed,
+}
+
+/// One change in a batch.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Put(Vec<u8>, Vec<u8>),
+    Delete(Vec<u8>),
+}
+
+/// A boxed future, for the one async method of [`Store`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Key/value pairs read from a store.
+pub type Entries<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a>;
+
+/// The contract of a storage engine: ordered keys, atomic batches, an explicit flush.
+pub trait Store: Send + Sync + 'static {
+    /// Reads one key (including writes applied but not yet flushed).
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Keys in `[from, to)`, ascending, or descending when `reverse`.
+    fn range(&self, from: &[u8], to: &[u8], reverse: bool) -> Entries<'_>;
+    /// Applies every op or none.
+    fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError>;
+    /// Makes everything applied before the call durable. `Ok` means it survives a crash.
+    fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// The exclusive upper bound of all keys starting with `prefix`.
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
+}
+
+fn task_key(id: &str) -> Vec<u8> {
+    [b"t/", id.as_bytes()].concat()
+}
+fn event_prefix(task: &str) -> Vec<u8> {
+    [b"e/", task.as_bytes(), b"\0"].concat()
+}
+fn event_key(task: &str, seq: u64) -> Vec<u8> {
+    [event_prefix(task).as_slice(), &seq.to_be_bytes()].concat()
+}
+fn active_key(task: &str) -> Vec<u8> {
+    [b"a/", task.as_bytes()].concat()
+}
+fn idem_key(owner: &str, message_id: &str) -> Vec<u8> {
+    [b"i/", owner.as_bytes(), b"\0", message_id.as_bytes()].concat()
+}
+fn status_key(t: &TaskRecord) -> Vec<u8> {
+    let nanos = t.task.status.timestamp.map(Timestamp::unix_nanos).unwrap_or(0);
+    let nanos = u64::try_from(nanos.max(0)).unwrap_or(u64::MAX);
+    [b"s/".as_slice(), &nanos.to_be_bytes(), t.task.id.as_bytes()].concat()
+}
+fn status_value(t: &TaskRecord) -> Vec<u8> {
+    let state = u8::try_from(t.task.status.state.number()).unwrap_or(0);
+    [&[state][..], t.owner.as_bytes(), b"\0", t.task.context_id.as_bytes()].concat()
+}
+fn context_key(context: &str, task: &str) -> Vec<u8> {
+    [b"c/", context.as_bytes(), b"\0", task.as_bytes()].concat()
+}
+
+/// A set of changes that the writer applies atomically, with an optional idempotency claim.
+#[derive(Debug, Default)]
+pub struct Commit {
+    pub(crate) ops: Vec<Op>,
+    /// `(idempotency key, task id)`: apply only if no other task claimed the key first.
+    pub(crate) claim: Option<(Vec<u8>, String)>,
+}
+
+impl Commit {
+    /// Moves a task from `prev` (none for a new task) to `next` and appends `events`
+    /// (`(seq, StreamResponse JSON)`), keeping every index in step.
+    pub fn task(prev: Option<&TaskRecord>, next: &TaskRecord, events: Vec<(u64, Vec<u8>)>) -> Self {
+        let mut ops = Vec::with_capacity(4 + events.len());
+        let id = &next.task.id;
+        ops.push(Op::Put(task_key(id), next.encode()));
+        for (seq, json) in events {
+            ops.push(Op::Put(event_key(id, seq), EventRecord { seq, json }.encode()));
+        }
+        let terminal = next.task.status.state.is_terminal();
+        match prev {
+            None => {
+                ops.push(Op::Put(context_key(&next.task.context_id, id), Vec::new()));
+                if !terminal {
+                    ops.push(Op::Put(active_key(id), next.agent.as_bytes().to_vec()));
+                }
+            }
+            Some(p) => {
+                if terminal && !p.task.status.state.is_terminal() {
+                    ops.push(Op::Delete(active_key(id)));
+                }
+                let old = status_key(p);
+                if old != status_key(next) {
+                    ops.push(Op::Delete(old));
+                }
+            }
+        }
+        ops.push(Op::Put(status_key(next), status_value(next)));
+        Self { ops, claim: None }
+    }
+
+    /// Makes the commit conditional: it applies only if no task claimed `(owner, message_id)`.
+    pub fn claiming(mut self, owner: &str, message_id: &str, task_id: &str) -> Self {
+        let key = idem_key(owner, message_id);
+        self.ops.push(Op::Put(key.clone(), task_id.as_bytes().to_vec()));
+        self.claim = Some((key, task_id.to_owned()));
+        self
+    }
+}
+
+/// What ListTasks asks for.
+#[derive(Debug, Clone, Default)]
+pub struct TaskQuery {
+    pub owner: String,
+    pub context_id: String,
+    pub state: Option<TaskState>,
+    pub status_after: Option<Timestamp>,
+    pub page_size: usize,
+    pub page_token: String,
+}
+
+/// One page of ListTasks.
+#[derive(Debug)]
+pub struct TaskPage {
+    pub tasks: Vec<TaskRecord>,
+    pub next_page_token: String,
+    pub total_size: usize,
+}
+
+/// The log the runtime reads and writes.
+#[derive(Clone)]
+pub struct Log {
+    store: Arc<dyn Store>,
+    writer: writer::StoreWriter,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log").finish_non_exhaustive()
+    }
+}
+
+impl Log {
+    /// Starts the group-commit writer over `store`. Needs a tokio runtime.
+    pub fn open(store: Arc<dyn Store>, durability: Durability, queue_capacity: usize) -> Self {
+        let writer = writer::StoreWriter::spawn(store.clone(), durability, queue_capacity);
+        Self { store, writer }
+    }
+
+    /// Applies a commit (batched with others). `Ok(Applied::Done(ticket))` means readers see it; it
+    /// is durable once [`Log::durable`] on the ticket returns. `Applied::Duplicate(task)` means
+    /// the commit's idempotency claim was taken by `task` and nothing was written.
+    pub async fn commit(&self, commit: Commit) -> Result<Applied, StoreError> {
+        self.writer.commit(commit).await
+    }
+
+    /// Waits until the commit with `ticket` is durable (immediately in `buffered` mode).
+    pub async fn durable(&self, ticket: u64) -> Result<(), StoreError> {
+        self.writer.durable(ticket).await
+    }
+
+    /// Commits and waits for durability.
+    pub async fn commit_durable(&self, commit: Commit) -> Result<Applied, StoreError> {
+        let applied = self.commit(commit).await?;
+        if let Applied::Done(t) = applied {
+            self.durable(t).await?;
+        }
+        Ok(applied)
+    }
+
+    /// Flushes everything and waits for it (shutdown).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush().await
+    }
+
+    /// Records waiting in the writer's queue (a gauge).
+    pub fn queue_depth(&self) -> usize {
+        self.writer.queue_depth()
+    }
+
+    /// Reads a task.
+    pub fn task(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        self.store.get(&task_key(id))?.map(|b| TaskRecord::decode(&b)).transpose()
+    }
+
+    /// The task an earlier send of `(owner, message_id)` created, if any.
+    pub fn idempotent_task(&self, owner: &str, message_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .get(&idem_key(owner, message_id))?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Every task that was not terminal when last written, read through the active index.
+    pub fn active_tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.store.range(b"a/", &prefix_end(b"a/"), false) {
+            let (k, _) = kv?;
+            let id = String::from_utf8_lossy(&k[2..]).into_owned();
+            if let Some(t) = self.task(&id)? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Events of a task with `seq > after`, in order, at most `limit`.
+    pub fn events_after(&self, task: &str, after: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        let from = event_key(task, after.saturating_add(1));
+        let to = prefix_end(&event_prefix(task));
+        self.store
+            .range(&from, &to, false)
+            .take(limit)
+            .map(|kv| kv.and_then(|(_, v)| EventRecord::decode(&v)))
+            .collect()
+    }
+
+    /// ListTasks: the caller's tasks matching the filters, newest status first (ties by id,
+    /// descending), one page at a time. Filtering reads only the status index; snapshots are
+    /// decoded for the returned page alone. `totalSize` needs every match counted, so this is
+    /// linear in the caller's tasks.
+    pub fn list_tasks(&self, q: &TaskQuery) -> Result<TaskPage, StoreError> {
+        let cursor = decode_page_token(&q.page_token)?;
+        let after_nanos = q.status_after.map(|t| u64::try_from(t.unix_nanos().max(0)).unwrap_or(u64::MAX));
+        let mut total = 0usize;
+        let mut page: Vec<Vec<u8>> = Vec::new();
+        let mut last_key = Vec::new();
+        let mut more = false;
+        for kv in self.store.range(b"s/", &prefix_end(b"s/"), true) {
+            let (k, v) = kv?;
+            let entry = StatusEntry::parse(&k, &v)?;
+            if after_nanos.is_some_and(|a| entry.nanos < a) {
+                break; // descending: everything further is older
+            }
+            if entry.owner != q.owner.as_bytes()
+                || (!q.context_id.is_empty() && entry.context != q.context_id.as_bytes())
+                || q.state.is_some_and(|s| i32::from(entry.state) != s.number())
+            {
+                continue;
+            }
+            total += 1;
+            if cursor.as_ref().is_some_and(|c| k.as_slice() >= c.as_slice()) {
+                continue; // on an earlier page
+            }
+            if page.len() < q.page_size {
+                page.push(entry.task.to_vec());
+                last_key = k;
+            } else {
+                more = true;
+            }
+        }
+        let mut tasks = Vec::with_capacity(page.len());
+        for id in &page {
+            if let Some(t) = self.task(&String::from_utf8_lossy(id))? {
+                tasks.push(t);
+            }
+        }
+        let next_page_token = if more { encode_page_token(&last_key) } else { String::new() };
+        Ok(TaskPage { tasks, next_page_token, total_size: total })
+    }
+}
+
+/// One entry of the status index, borrowed from its key and value.
+struct StatusEntry<'a> {
+    nanos: u64,
+    task: &'a [u8],
+    state: u8,
+    owner: &'a [u8],
+    context: &'a [u8],
+}
+
+impl<'a> StatusEntry<'a> {
+    fn parse(k: &'a [u8], v: &'a [u8]) -> Result<Self, StoreError> {
+        let corrupt = || StoreError::Corrupt("status index entry".into());
+        let nanos = u64::from_be_bytes(k.get(2..10).and_then(|s| s.try_into().ok()).ok_or_else(corrupt)?);
+        let (&state, rest) = v.split_first().ok_or_else(corrupt)?;
+        let split = rest.iter().position(|b| *b == 0).ok_or_else(corrupt)?;
+        Ok(Self { nanos, task: &k[10..], state, owner: &rest[..split], context: &rest[split + 1..] })
+    }
+}
+
+fn encode_page_token(status_key: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(status_key)
+}
+
+/// `Err(Corrupt)` is never returned for a bad token: callers map `None`-vs-invalid themselves.
+fn decode_page_token(token: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .filter(|k| k.starts_with(b"s/") && k.len() > 10))
+}
+
+/// Whether a page token is one this store could have issued.
+pub fn page_token_is_valid(token: &str) -> bool {
+    token.is_empty() || decode_page_token(token).ok().flatten().is_some()
+}
