@@ -12,7 +12,7 @@
 //! | `e/{task}\0{seq: u64 BE}` | [`EventRecord`] |
 //! | `a/{task}` | agent name: the index of non-terminal tasks, read on recovery |
 //! | `i/{owner}\0{messageId}` | task id: idempotent sends |
-//! | `s/{status time: u64 BE nanos}{task}` | `{state}{owner}\0{context}`: ListTasks, newest first |
+//! | `s/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: ListTasks, newest first |
 //! | `c/{context}\0{task}` | empty: tasks of a context |
 
 mod records;
@@ -102,7 +102,7 @@ fn status_key(t: &TaskRecord) -> Vec<u8> {
 }
 fn status_value(t: &TaskRecord) -> Vec<u8> {
     let state = u8::try_from(t.task.status.state.number()).unwrap_or(0);
-    [&[state][..], t.owner.as_bytes(), b"\0", t.task.context_id.as_bytes()].concat()
+    [&[state][..], t.agent.as_bytes(), b"\0", t.owner.as_bytes(), b"\0", t.task.context_id.as_bytes()].concat()
 }
 fn context_key(context: &str, task: &str) -> Vec<u8> {
     [b"c/", context.as_bytes(), b"\0", task.as_bytes()].concat()
@@ -144,7 +144,13 @@ impl Commit {
                 }
             }
         }
-        ops.push(Op::Put(status_key(next), status_value(next)));
+        if next.reply.is_some() {
+            // The agent answered with a bare Message: the client never saw a task, so it is
+            // neither listed nor found; only a repeated send of the same messageId gets the reply.
+            ops.push(Op::Delete(context_key(&next.task.context_id, id)));
+        } else {
+            ops.push(Op::Put(status_key(next), status_value(next)));
+        }
         Self { ops, claim: None }
     }
 
@@ -160,6 +166,7 @@ impl Commit {
 /// What ListTasks asks for.
 #[derive(Debug, Clone, Default)]
 pub struct TaskQuery {
+    pub agent: String,
     pub owner: String,
     pub context_id: String,
     pub state: Option<TaskState>,
@@ -215,6 +222,12 @@ impl Log {
             self.durable(t).await?;
         }
         Ok(applied)
+    }
+
+    /// Waits until everything applied so far is durable, so what a read returns next cannot be
+    /// lost by a crash (reads never show an acknowledgement the disk does not hold).
+    pub async fn read_committed(&self) -> Result<(), StoreError> {
+        self.writer.durable(self.writer.applied()).await
     }
 
     /// Flushes everything and waits for it (shutdown).
@@ -281,7 +294,8 @@ impl Log {
             if after_nanos.is_some_and(|a| entry.nanos < a) {
                 break; // descending: everything further is older
             }
-            if entry.owner != q.owner.as_bytes()
+            if entry.agent != q.agent.as_bytes()
+                || entry.owner != q.owner.as_bytes()
                 || (!q.context_id.is_empty() && entry.context != q.context_id.as_bytes())
                 || q.state.is_some_and(|s| i32::from(entry.state) != s.number())
             {
@@ -314,6 +328,7 @@ struct StatusEntry<'a> {
     nanos: u64,
     task: &'a [u8],
     state: u8,
+    agent: &'a [u8],
     owner: &'a [u8],
     context: &'a [u8],
 }
@@ -323,8 +338,11 @@ impl<'a> StatusEntry<'a> {
         let corrupt = || StoreError::Corrupt("status index entry".into());
         let nanos = u64::from_be_bytes(k.get(2..10).and_then(|s| s.try_into().ok()).ok_or_else(corrupt)?);
         let (&state, rest) = v.split_first().ok_or_else(corrupt)?;
-        let split = rest.iter().position(|b| *b == 0).ok_or_else(corrupt)?;
-        Ok(Self { nanos, task: &k[10..], state, owner: &rest[..split], context: &rest[split + 1..] })
+        let mut fields = rest.splitn(3, |b| *b == 0);
+        let agent = fields.next().ok_or_else(corrupt)?;
+        let owner = fields.next().ok_or_else(corrupt)?;
+        let context = fields.next().ok_or_else(corrupt)?;
+        Ok(Self { nanos, task: &k[10..], state, agent, owner, context })
     }
 }
 

@@ -43,6 +43,8 @@ struct TaskRecordV1 {
     attempts: u32,
     /// The task as ProtoJSON (`Task`), with its whole history and artifacts.
     task_json: Vec<u8>,
+    /// The bare `Message` the agent answered with instead of a task (ProtoJSON), or empty.
+    reply_json: Vec<u8>,
 }
 
 /// One event of a task's log, version 1.
@@ -65,6 +67,8 @@ pub struct TaskRecord {
     pub next_seq: u64,
     /// How many times a handler turn was started for the current message (recovery counts up).
     pub attempts: u32,
+    /// Set when the agent answered with a bare Message: the task is then hidden from clients.
+    pub reply: Option<crate::protocol::Message>,
 }
 
 /// One persisted event of a task.
@@ -114,6 +118,7 @@ impl TaskRecord {
             next_seq: self.next_seq,
             attempts: self.attempts,
             task_json: serde_json::to_vec(&self.task).unwrap_or_default(),
+            reply_json: self.reply.as_ref().and_then(|m| serde_json::to_vec(m).ok()).unwrap_or_default(),
         };
         seal(RecordKind::Task, 1, bincode::serde::encode_to_vec(&v1, config()).unwrap_or_default())
     }
@@ -125,7 +130,15 @@ impl TaskRecord {
                 let v1: TaskRecordV1 = decode(&payload, "task record v1")?;
                 let task = serde_json::from_slice(&v1.task_json)
                     .map_err(|e| StoreError::Corrupt(format!("task json: {e}")))?;
-                Ok(Self { task, agent: v1.agent, owner: v1.owner, next_seq: v1.next_seq, attempts: v1.attempts })
+                let reply = if v1.reply_json.is_empty() {
+                    None
+                } else {
+                    Some(
+                        serde_json::from_slice(&v1.reply_json)
+                            .map_err(|e| StoreError::Corrupt(format!("reply json: {e}")))?,
+                    )
+                };
+                Ok(Self { task, agent: v1.agent, owner: v1.owner, next_seq: v1.next_seq, attempts: v1.attempts, reply })
             }
             (v, _) => Err(StoreError::Corrupt(format!("unknown task record schema {v}"))),
         }
@@ -178,6 +191,7 @@ mod tests {
             owner: "anonymous".into(),
             next_seq: 4,
             attempts: 1,
+            reply: None,
         }
     }
 

@@ -58,6 +58,7 @@ struct Request {
 pub(crate) struct StoreWriter {
     tx: mpsc::Sender<Request>,
     frontier: watch::Receiver<Frontier>,
+    shared: Arc<Shared>,
 }
 
 impl StoreWriter {
@@ -72,9 +73,9 @@ impl StoreWriter {
         });
         tokio::spawn(write_loop(store.clone(), rx, shared.clone(), durability));
         if durability == Durability::Fsync {
-            tokio::spawn(flush_loop(store, shared));
+            tokio::spawn(flush_loop(store, shared.clone()));
         }
-        Self { tx, frontier }
+        Self { tx, frontier, shared }
     }
 
     pub(crate) async fn commit(&self, commit: Commit) -> Result<Applied, StoreError> {
@@ -90,6 +91,11 @@ impl StoreWriter {
         let mut rx = self.frontier.clone();
         let f = *rx.wait_for(|f| f.durable >= ticket || f.failed).await.map_err(|_| StoreError::Closed)?;
         if f.durable >= ticket { Ok(()) } else { Err(StoreError::Io("flush failed; see the server log".into())) }
+    }
+
+    /// The newest applied batch: waiting for it to be durable makes a read "read committed".
+    pub(crate) fn applied(&self) -> u64 {
+        self.shared.applied.load(Ordering::Acquire)
     }
 
     pub(crate) fn queue_depth(&self) -> usize {

@@ -1,0 +1,129 @@
+//! The session actor: one per live `contextId`. It routes each message to its task's actor
+//! (starting one from the log when needed), keeps each task's turns in order (a task actor runs
+//! them one by one), and stops task actors once they are idle. It is itself stopped by its agent
+//! when it has no live tasks (passivation): its state is all in the log.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+
+use super::AgentShared;
+use super::agent_actor::AgentMsg;
+use super::core::TaskCore;
+use super::task::{TaskActor, TaskArgs, TaskMsg};
+use crate::protocol::{A2aError, ErrorKind};
+
+pub(crate) enum SessionMsg {
+    /// Deliver `msg` to task `task_id`; `core` is given for a task that was just created.
+    Route { task_id: String, core: Option<Arc<TaskCore>>, msg: TaskMsg },
+    /// A task actor has nothing running or queued after finishing `handled` messages.
+    TaskIdle { task_id: String, handled: u64 },
+}
+
+pub(crate) struct SessionActor;
+
+pub(crate) struct SessionArgs {
+    pub context_id: String,
+    pub agent: Arc<AgentShared>,
+    pub parent: ActorRef<AgentMsg>,
+}
+
+pub(crate) struct SessionState {
+    context_id: String,
+    agent: Arc<AgentShared>,
+    parent: ActorRef<AgentMsg>,
+    /// Live task actors and how many messages each was sent.
+    tasks: HashMap<String, (ActorRef<TaskMsg>, u64)>,
+    /// Route messages handled, reported to the agent so it stops this session only when idle.
+    processed: u64,
+}
+
+impl Actor for SessionActor {
+    type Msg = SessionMsg;
+    type State = SessionState;
+    type Arguments = SessionArgs;
+
+    async fn pre_start(&self, _myself: ActorRef<SessionMsg>, a: SessionArgs) -> Result<SessionState, ActorProcessingErr> {
+        Ok(SessionState { context_id: a.context_id, agent: a.agent, parent: a.parent, tasks: HashMap::new(), processed: 0 })
+    }
+
+    async fn handle(&self, myself: ActorRef<SessionMsg>, msg: SessionMsg, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            SessionMsg::Route { task_id, core, msg } => {
+                st.processed += 1;
+                route(&myself, st, task_id, core, msg).await;
+                if st.tasks.is_empty() {
+                    let _ = st.parent.cast(AgentMsg::SessionIdle { context_id: st.context_id.clone(), processed: st.processed });
+                }
+            }
+            SessionMsg::TaskIdle { task_id, handled } => {
+                if let Some((actor, sent)) = st.tasks.get(&task_id)
+                    && *sent == handled
+                {
+                    actor.stop(None);
+                    st.tasks.remove(&task_id);
+                }
+                if st.tasks.is_empty() {
+                    let _ = st.parent.cast(AgentMsg::SessionIdle { context_id: st.context_id.clone(), processed: st.processed });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A task actor that dies (a runtime bug, not a handler failure: those are caught) is
+    /// forgotten; the session keeps serving its other tasks.
+    async fn handle_supervisor_evt(&self, _myself: ActorRef<SessionMsg>, evt: SupervisionEvent, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+        if let SupervisionEvent::ActorFailed(cell, err) = &evt {
+            tracing::error!(context_id = %st.context_id, error = %err, "task actor failed");
+            st.tasks.retain(|_, (a, _)| a.get_id() != cell.get_id());
+        }
+        if let SupervisionEvent::ActorTerminated(cell, ..) = &evt {
+            st.tasks.retain(|_, (a, _)| a.get_id() != cell.get_id());
+        }
+        Ok(())
+    }
+}
+
+async fn route(myself: &ActorRef<SessionMsg>, st: &mut SessionState, task_id: String, core: Option<Arc<TaskCore>>, msg: TaskMsg) {
+    if let Some((actor, sent)) = st.tasks.get_mut(&task_id) {
+        match actor.cast(msg) {
+            Ok(()) => {
+                *sent += 1;
+                return;
+            }
+            Err(ractor::MessagingErr::SendErr(back)) => {
+                st.tasks.remove(&task_id);
+                return spawn_and_send(myself, st, task_id, core, back).await;
+            }
+            Err(_) => {
+                st.tasks.remove(&task_id);
+                return;
+            }
+        }
+    }
+    spawn_and_send(myself, st, task_id, core, msg).await
+}
+
+async fn spawn_and_send(myself: &ActorRef<SessionMsg>, st: &mut SessionState, task_id: String, core: Option<Arc<TaskCore>>, msg: TaskMsg) {
+    let core = match core {
+        Some(c) => c,
+        None => match st.agent.log.task(&task_id) {
+            Ok(Some(rec)) => TaskCore::new(st.agent.log.clone(), rec, 0),
+            Ok(None) => return msg.refuse(A2aError::task_not_found(&task_id)),
+            Err(e) => return msg.refuse(A2aError::with_message(ErrorKind::Internal, e.to_string())),
+        },
+    };
+    let args = TaskArgs { core, agent: st.agent.clone(), session: myself.clone() };
+    match Actor::spawn_linked(None, TaskActor, args, myself.get_cell()).await {
+        Ok((actor, _)) => match actor.cast(msg) {
+            Ok(()) => {
+                st.tasks.insert(task_id, (actor, 1));
+            }
+            Err(ractor::MessagingErr::SendErr(back)) => back.refuse(A2aError::new(ErrorKind::Internal)),
+            Err(_) => {}
+        },
+        Err(e) => msg.refuse(A2aError::with_message(ErrorKind::Internal, format!("cannot start task actor: {e}"))),
+    }
+}
