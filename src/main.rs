@@ -1,1 +1,152 @@
-fn main(){}
+//! The `a2a` command line: parses arguments, calls the library, nothing else.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use a2a_runtime::transport::{HttpConfig, router};
+use a2a_runtime::{Durability, Runtime, RuntimeConfig, agents, config};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "a2a", version, about = "A2A 1.0 runtime: serve agents as supervised actors over a durable log")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every agent whose manifest is in the actors directory.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7420")]
+    listen: SocketAddr,
+    /// Directory of the durable log (created if missing).
+    #[arg(long, default_value = "./data")]
+    data: PathBuf,
+    /// Directory of agent manifests (*.toml).
+    #[arg(long, default_value = "./actors")]
+    actors: PathBuf,
+    /// When a write counts as acknowledged: after fsync, or after the write (flushed within 100 ms).
+    #[arg(long, value_enum, default_value = "fsync")]
+    durability: DurabilityArg,
+    /// Largest request body in bytes; larger ones get 413.
+    #[arg(long, default_value_t = 10 << 20)]
+    max_body_bytes: usize,
+    /// Base URL that agent cards advertise (default: http:// plus the request's Host).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Seconds running tasks get to finish on SIGINT/SIGTERM before the log is flushed.
+    #[arg(long, default_value_t = 10)]
+    grace_secs: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    Fsync,
+    Buffered,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sled=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("a2a: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(args) => rt.block_on(serve(args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("a2a: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let manifests = config::load_manifests(&args.actors).map_err(|e| e.to_string())?;
+    let durability = match args.durability {
+        DurabilityArg::Fsync => Durability::Fsync,
+        DurabilityArg::Buffered => Durability::Buffered,
+    };
+    let config = RuntimeConfig { durability, ..RuntimeConfig::new(&args.data) };
+    let runtime = Runtime::open(config).await.map_err(|e| e.to_string())?;
+    for (path, spec) in manifests {
+        agents::spawn(&runtime, spec).await.map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let report = runtime.recover().await.map_err(|e| format!("recovery failed: {e}"))?;
+    if report != Default::default() {
+        tracing::info!(resumed = report.resumed, failed = report.failed, waiting = report.waiting, "recovered unfinished tasks");
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let http = HttpConfig { max_body_bytes: args.max_body_bytes, public_url: args.public_url.clone(), ..HttpConfig::default() };
+    let app = router(runtime.clone(), http);
+    let base = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
+    let specs = runtime.agents();
+    let default = specs.iter().find(|s| s.default).or(specs.first()).map(|s| s.name.clone());
+    for spec in &specs {
+        let also = if Some(&spec.name) == default.as_ref() { format!("  (default, also {base}/)") } else { String::new() };
+        println!("agent {:<12} {base}/agents/{}{also}", spec.name, spec.name);
+    }
+    println!("listening on {addr} (data {}, durability {:?})", args.data.display(), durability);
+
+    let grace = Duration::from_secs(args.grace_secs);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(async move {
+        let mut stop = stop_rx;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    shutdown_signal().await;
+    tracing::info!(grace_secs = grace.as_secs(), "shutting down: no new requests; letting running tasks finish");
+    let _ = stop_tx.send(true);
+    let drained = runtime.shutdown(grace).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
+    drained.map_err(|e| format!("final flush failed: {e}"))?;
+    tracing::info!("log flushed; bye");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,1 +1,9 @@
-//! Inbound bindings.
+//! Inbound bindings. Each translates wire calls into [`Runtime`](crate::Runtime) calls and
+//! runtime results back into wire shapes; none holds task logic.
+
+mod card;
+pub mod http;
+mod jsonrpc;
+
+pub use card::agent_card;
+pub use http::{HttpConfig, router};

@@ -1,0 +1,44 @@
+//! `echo`: completes each task with an artifact holding the text it received.
+//!
+//! Settings (`[settings]` in the manifest):
+//! - `delay_ms` (default 0): work this long before answering (reports WORKING first, and stops
+//!   early when the task is canceled). Useful to try cancellation, overload and recovery.
+
+use std::time::Duration;
+
+use crate::runtime::{Agent, AgentError, TaskContext};
+
+/// The echo agent.
+#[derive(Debug, Clone, Default)]
+pub struct Echo {
+    pub delay: Duration,
+}
+
+impl Echo {
+    /// Reads `[settings]`.
+    pub fn from_settings(settings: &toml::Table) -> Result<Self, String> {
+        let delay = match settings.get("delay_ms") {
+            None => 0,
+            Some(toml::Value::Integer(n)) if *n >= 0 => u64::try_from(*n).unwrap_or(0),
+            Some(v) => return Err(format!("settings.delay_ms must be a non-negative integer, got {v:?}")),
+        };
+        if let Some(k) = settings.keys().find(|k| k.as_str() != "delay_ms") {
+            return Err(format!("unknown echo setting {k:?} (known: delay_ms)"));
+        }
+        Ok(Self { delay: Duration::from_millis(delay) })
+    }
+}
+
+impl Agent for Echo {
+    async fn on_message(&self, ctx: TaskContext) -> Result<(), AgentError> {
+        if !self.delay.is_zero() {
+            ctx.working("echoing").await?;
+            tokio::select! {
+                () = tokio::time::sleep(self.delay) => {}
+                () = ctx.cancelled() => return Ok(()),
+            }
+        }
+        ctx.artifact_text("echo", ctx.text()).await?;
+        ctx.complete().await
+    }
+}
