@@ -118,7 +118,11 @@ pub struct MailboxSpec {
 
 impl Default for MailboxSpec {
     fn default() -> Self {
-        Self { capacity: 256, admission_timeout_ms: 1000, concurrency: 64 }
+        Self {
+            capacity: 256,
+            admission_timeout_ms: 1000,
+            concurrency: 64,
+        }
     }
 }
 
@@ -133,7 +137,11 @@ pub struct RestartSpec {
 
 impl Default for RestartSpec {
     fn default() -> Self {
-        Self { max_restarts: 5, window_secs: 10, backoff_ms: 100 }
+        Self {
+            max_restarts: 5,
+            window_secs: 10,
+            backoff_ms: 100,
+        }
     }
 }
 
@@ -165,7 +173,10 @@ pub struct TimeoutSpec {
 
 impl Default for TimeoutSpec {
     fn default() -> Self {
-        Self { turn_secs: 300, cancel_grace_ms: 2000 }
+        Self {
+            turn_secs: 300,
+            cancel_grace_ms: 2000,
+        }
     }
 }
 
@@ -201,9 +212,15 @@ impl AgentSpec {
     /// Checks values a parser cannot.
     pub fn validate(&self) -> Result<(), String> {
         let name_ok = !self.name.is_empty()
-            && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !name_ok {
-            return Err(format!("name {:?} must be non-empty and use only letters, digits, '-' and '_'", self.name));
+            return Err(format!(
+                "name {:?} must be non-empty and use only letters, digits, '-' and '_'",
+                self.name
+            ));
         }
         if self.mailbox.capacity == 0 {
             return Err("mailbox.capacity must be at least 1".into());
@@ -228,8 +245,12 @@ pub struct ManifestError {
 
 /// Reads every `*.toml` in `dir`, sorted by file name.
 pub fn load_manifests(dir: &Path) -> Result<Vec<(PathBuf, AgentSpec)>, ManifestError> {
-    let err = |path: &Path, message: String| ManifestError { path: path.to_owned(), message };
-    let entries = std::fs::read_dir(dir).map_err(|e| err(dir, format!("cannot read the actors directory: {e}")))?;
+    let err = |path: &Path, message: String| ManifestError {
+        path: path.to_owned(),
+        message,
+    };
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| err(dir, format!("cannot read the actors directory: {e}")))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
@@ -237,11 +258,21 @@ pub fn load_manifests(dir: &Path) -> Result<Vec<(PathBuf, AgentSpec)>, ManifestE
     paths.sort();
     let mut specs = Vec::with_capacity(paths.len());
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|e| err(&path, format!("cannot read: {e}")))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| err(&path, format!("cannot read: {e}")))?;
         let spec: AgentSpec = toml::from_str(&text).map_err(|e| err(&path, e.to_string()))?;
         spec.validate().map_err(|m| err(&path, m))?;
-        if specs.iter().any(|(_, s): &(PathBuf, AgentSpec)| s.name == spec.name) {
-            return Err(err(&path, format!("another manifest already defines an agent named {:?}", spec.name)));
+        if specs
+            .iter()
+            .any(|(_, s): &(PathBuf, AgentSpec)| s.name == spec.name)
+        {
+            return Err(err(
+                &path,
+                format!(
+                    "another manifest already defines an agent named {:?}",
+                    spec.name
+                ),
+            ));
         }
         specs.push((path, spec));
     }
@@ -249,7 +280,10 @@ pub fn load_manifests(dir: &Path) -> Result<Vec<(PathBuf, AgentSpec)>, ManifestE
         return Err(err(dir, "no agent manifests (*.toml) found".into()));
     }
     if specs.iter().filter(|(_, s)| s.default).count() > 1 {
-        return Err(err(dir, "more than one manifest is marked default = true".into()));
+        return Err(err(
+            dir,
+            "more than one manifest is marked default = true".into(),
+        ));
     }
     Ok(specs)
 }

@@ -10,5 +10,7 @@ pub mod store;
 pub mod transport;
 
 pub use config::AgentSpec;
-pub use runtime::{Agent, AgentError, RecoveryReport, Runtime, RuntimeConfig, RuntimeError, TaskContext};
+pub use runtime::{
+    Agent, AgentError, RecoveryReport, Runtime, RuntimeConfig, RuntimeError, TaskContext,
+};
 pub use store::Durability;

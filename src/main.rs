@@ -9,8 +9,16 @@ use a2a_runtime::transport::{HttpConfig, router};
 use a2a_runtime::{Durability, Runtime, RuntimeConfig, agents, config};
 use clap::{Parser, Subcommand, ValueEnum};
 
+// sled and the HTTP stack allocate a lot from every thread; glibc malloc contends on its arenas.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
-#[command(name = "a2a", version, about = "A2A 1.0 runtime: serve agents as supervised actors over a durable log")]
+#[command(
+    name = "a2a",
+    version,
+    about = "A2A 1.0 runtime: serve agents as supervised actors over a durable log"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,11 +65,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sled=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sled=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("a2a: cannot start the async runtime: {e}");
@@ -86,29 +98,58 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         DurabilityArg::Fsync => Durability::Fsync,
         DurabilityArg::Buffered => Durability::Buffered,
     };
-    let config = RuntimeConfig { durability, ..RuntimeConfig::new(&args.data) };
+    let config = RuntimeConfig {
+        durability,
+        ..RuntimeConfig::new(&args.data)
+    };
     let runtime = Runtime::open(config).await.map_err(|e| e.to_string())?;
     for (path, spec) in manifests {
-        agents::spawn(&runtime, spec).await.map_err(|e| format!("{}: {e}", path.display()))?;
+        agents::spawn(&runtime, spec)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let report = runtime.recover().await.map_err(|e| format!("recovery failed: {e}"))?;
+    let report = runtime
+        .recover()
+        .await
+        .map_err(|e| format!("recovery failed: {e}"))?;
     if report != Default::default() {
-        tracing::info!(resumed = report.resumed, failed = report.failed, waiting = report.waiting, "recovered unfinished tasks");
+        tracing::info!(
+            resumed = report.resumed,
+            failed = report.failed,
+            waiting = report.waiting,
+            "recovered unfinished tasks"
+        );
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let http = HttpConfig { max_body_bytes: args.max_body_bytes, public_url: args.public_url.clone(), ..HttpConfig::default() };
+    let http = HttpConfig {
+        max_body_bytes: args.max_body_bytes,
+        public_url: args.public_url.clone(),
+        ..HttpConfig::default()
+    };
     let app = router(runtime.clone(), http);
     let base = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
     let specs = runtime.agents();
-    let default = specs.iter().find(|s| s.default).or(specs.first()).map(|s| s.name.clone());
+    let default = specs
+        .iter()
+        .find(|s| s.default)
+        .or(specs.first())
+        .map(|s| s.name.clone());
     for spec in &specs {
-        let also = if Some(&spec.name) == default.as_ref() { format!("  (default, also {base}/)") } else { String::new() };
+        let also = if Some(&spec.name) == default.as_ref() {
+            format!("  (default, also {base}/)")
+        } else {
+            String::new()
+        };
         println!("agent {:<12} {base}/agents/{}{also}", spec.name, spec.name);
     }
-    println!("listening on {addr} (data {}, durability {:?})", args.data.display(), durability);
+    println!(
+        "listening on {addr} (data {}, durability {:?})",
+        args.data.display(),
+        durability
+    );
 
     let grace = Duration::from_secs(args.grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -121,7 +162,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .await
     });
     shutdown_signal().await;
-    tracing::info!(grace_secs = grace.as_secs(), "shutting down: no new requests; letting running tasks finish");
+    tracing::info!(
+        grace_secs = grace.as_secs(),
+        "shutting down: no new requests; letting running tasks finish"
+    );
     let _ = stop_tx.send(true);
     let drained = runtime.shutdown(grace).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), server).await;

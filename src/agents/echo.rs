@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::runtime::{Agent, AgentError, TaskContext};
+use crate::runtime::{Agent, AgentError, TaskContext, text_artifact};
 
 /// The echo agent.
 #[derive(Debug, Clone, Default)]
@@ -20,12 +20,18 @@ impl Echo {
         let delay = match settings.get("delay_ms") {
             None => 0,
             Some(toml::Value::Integer(n)) if *n >= 0 => u64::try_from(*n).unwrap_or(0),
-            Some(v) => return Err(format!("settings.delay_ms must be a non-negative integer, got {v:?}")),
+            Some(v) => {
+                return Err(format!(
+                    "settings.delay_ms must be a non-negative integer, got {v:?}"
+                ));
+            }
         };
         if let Some(k) = settings.keys().find(|k| k.as_str() != "delay_ms") {
             return Err(format!("unknown echo setting {k:?} (known: delay_ms)"));
         }
-        Ok(Self { delay: Duration::from_millis(delay) })
+        Ok(Self {
+            delay: Duration::from_millis(delay),
+        })
     }
 }
 
@@ -38,7 +44,7 @@ impl Agent for Echo {
                 () = ctx.cancelled() => return Ok(()),
             }
         }
-        ctx.artifact_text("echo", ctx.text()).await?;
-        ctx.complete().await
+        ctx.complete_with_artifacts(vec![text_artifact("echo", ctx.text())])
+            .await
     }
 }

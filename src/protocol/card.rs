@@ -15,27 +15,57 @@ pub struct AgentCard {
     pub name: String,
     #[serde(default, deserialize_with = "null_default")]
     pub description: String,
-    #[serde(default, alias = "supported_interfaces", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        alias = "supported_interfaces",
+        deserialize_with = "null_default"
+    )]
     pub supported_interfaces: Vec<AgentInterface>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<AgentProvider>,
     #[serde(default, deserialize_with = "null_default")]
     pub version: String,
-    #[serde(default, alias = "documentation_url", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "documentation_url",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub documentation_url: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub capabilities: AgentCapabilities,
-    #[serde(default, alias = "security_schemes", deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        alias = "security_schemes",
+        deserialize_with = "null_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub security_schemes: BTreeMap<String, SecurityScheme>,
-    #[serde(default, alias = "security_requirements", deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "security_requirements",
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub security_requirements: Vec<SecurityRequirement>,
-    #[serde(default, alias = "default_input_modes", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        alias = "default_input_modes",
+        deserialize_with = "null_default"
+    )]
     pub default_input_modes: Vec<String>,
-    #[serde(default, alias = "default_output_modes", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        alias = "default_output_modes",
+        deserialize_with = "null_default"
+    )]
     pub default_output_modes: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub skills: Vec<AgentSkill>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub signatures: Vec<AgentCardSignature>,
     #[serde(default, alias = "icon_url", skip_serializing_if = "Option::is_none")]
     pub icon_url: Option<String>,
@@ -50,7 +80,11 @@ pub struct AgentInterface {
     /// `JSONRPC`, `HTTP+JSON`, `GRPC` or a custom URI.
     #[serde(default, alias = "protocol_binding", deserialize_with = "null_default")]
     pub protocol_binding: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
     #[serde(default, alias = "protocol_version", deserialize_with = "null_default")]
     pub protocol_version: String,
@@ -69,24 +103,54 @@ pub struct AgentProvider {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentCapabilities {
-    #[serde(default, deserialize_with = "opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub streaming: Option<bool>,
-    #[serde(default, alias = "push_notifications", deserialize_with = "opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "push_notifications",
+        deserialize_with = "opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub push_notifications: Option<bool>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extensions: Vec<AgentExtension>,
-    #[serde(default, alias = "extended_agent_card", deserialize_with = "opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "extended_agent_card",
+        deserialize_with = "opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub extended_agent_card: Option<bool>,
 }
 
 /// An extension the agent supports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentExtension {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub uri: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Metadata>,
@@ -104,13 +168,32 @@ pub struct AgentSkill {
     pub description: String,
     #[serde(default, deserialize_with = "null_default")]
     pub tags: Vec<String>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub examples: Vec<String>,
-    #[serde(default, alias = "input_modes", deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "input_modes",
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub input_modes: Vec<String>,
-    #[serde(default, alias = "output_modes", deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "output_modes",
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub output_modes: Vec<String>,
-    #[serde(default, alias = "security_requirements", deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "security_requirements",
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub security_requirements: Vec<SecurityRequirement>,
 }
 
@@ -158,7 +241,11 @@ pub enum SecurityScheme {
 /// An API key in a header, query parameter or cookie.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ApiKeySecurityScheme {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
     /// `query`, `header` or `cookie`.
     #[serde(default, deserialize_with = "null_default")]
@@ -171,11 +258,20 @@ pub struct ApiKeySecurityScheme {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpAuthSecurityScheme {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
     #[serde(default, deserialize_with = "null_default")]
     pub scheme: String,
-    #[serde(default, alias = "bearer_format", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "bearer_format",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub bearer_format: String,
 }
 
@@ -183,10 +279,19 @@ pub struct HttpAuthSecurityScheme {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuth2SecurityScheme {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
     pub flows: OAuthFlows,
-    #[serde(default, alias = "oauth2_metadata_url", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "oauth2_metadata_url",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub oauth2_metadata_url: String,
 }
 
@@ -194,16 +299,28 @@ pub struct OAuth2SecurityScheme {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenIdConnectSecurityScheme {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
-    #[serde(default, alias = "open_id_connect_url", deserialize_with = "null_default")]
+    #[serde(
+        default,
+        alias = "open_id_connect_url",
+        deserialize_with = "null_default"
+    )]
     pub open_id_connect_url: String,
 }
 
 /// Mutual TLS.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MutualTlsSecurityScheme {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
 }
 
@@ -227,16 +344,41 @@ pub enum OAuthFlows {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthFlow {
-    #[serde(default, alias = "authorization_url", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "authorization_url",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub authorization_url: String,
-    #[serde(default, alias = "device_authorization_url", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "device_authorization_url",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub device_authorization_url: String,
-    #[serde(default, alias = "token_url", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "token_url",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub token_url: String,
-    #[serde(default, alias = "refresh_url", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "refresh_url",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub refresh_url: String,
     #[serde(default, deserialize_with = "null_default")]
     pub scopes: BTreeMap<String, String>,
-    #[serde(default, alias = "pkce_required", deserialize_with = "null_default", skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        alias = "pkce_required",
+        deserialize_with = "null_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub pkce_required: bool,
 }

@@ -110,12 +110,20 @@ pub struct A2aError {
 impl A2aError {
     /// An error with the kind's default message.
     pub fn new(kind: ErrorKind) -> Self {
-        Self { kind, message: kind.default_message().to_owned(), metadata: BTreeMap::new(), field: None }
+        Self {
+            kind,
+            message: kind.default_message().to_owned(),
+            metadata: BTreeMap::new(),
+            field: None,
+        }
     }
 
     /// An error with a specific message.
     pub fn with_message(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { message: message.into(), ..Self::new(kind) }
+        Self {
+            message: message.into(),
+            ..Self::new(kind)
+        }
     }
 
     /// InvalidParams naming the field at fault.
@@ -131,8 +139,11 @@ impl A2aError {
 
     /// TaskNotFound for a task id.
     pub fn task_not_found(task_id: &str) -> Self {
-        Self::with_message(ErrorKind::TaskNotFound, format!("Task not found: {task_id}"))
-            .meta("taskId", task_id)
+        Self::with_message(
+            ErrorKind::TaskNotFound,
+            format!("Task not found: {task_id}"),
+        )
+        .meta("taskId", task_id)
     }
 
     /// Adds one `ErrorInfo.metadata` entry.
@@ -166,7 +177,13 @@ impl A2aError {
 
 impl fmt::Display for A2aError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.kind.reason(), self.kind.code(), self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.kind.reason(),
+            self.kind.code(),
+            self.message
+        )
     }
 }
 

@@ -39,20 +39,32 @@ pub fn parse_request(body: &[u8]) -> Result<Request<'_>, (Value, A2aError)> {
     if !matches!(id, Value::Null | Value::String(_) | Value::Number(_)) {
         return Err((
             Value::Null,
-            A2aError::with_message(ErrorKind::InvalidRequest, "id must be a string, a number or null"),
+            A2aError::with_message(
+                ErrorKind::InvalidRequest,
+                "id must be a string, a number or null",
+            ),
         ));
     }
     if env.jsonrpc != Some("2.0") {
-        return Err((id, A2aError::with_message(ErrorKind::InvalidRequest, "jsonrpc must be \"2.0\"")));
+        return Err((
+            id,
+            A2aError::with_message(ErrorKind::InvalidRequest, "jsonrpc must be \"2.0\""),
+        ));
     }
     let Some(method) = env.method else {
-        return Err((id, A2aError::with_message(ErrorKind::InvalidRequest, "method is missing")));
+        return Err((
+            id,
+            A2aError::with_message(ErrorKind::InvalidRequest, "method is missing"),
+        ));
     };
     let params = env.params.filter(|p| p.get() != "null");
     if let Some(p) = params
         && !p.get().starts_with('{')
     {
-        return Err((id, A2aError::with_message(ErrorKind::InvalidParams, "params must be an object")));
+        return Err((
+            id,
+            A2aError::with_message(ErrorKind::InvalidParams, "params must be an object"),
+        ));
     }
     Ok(Request { id, method, params })
 }
@@ -61,9 +73,8 @@ fn classify(body: &[u8], e: &serde_json::Error) -> A2aError {
     if e.to_string().contains("recursion limit") {
         return A2aError::with_message(ErrorKind::InvalidRequest, "JSON nested too deeply");
     }
-    let malformed = e.is_syntax()
-        || e.is_eof()
-        || serde_json::from_slice::<IgnoredAny>(body).is_err();
+    let malformed =
+        e.is_syntax() || e.is_eof() || serde_json::from_slice::<IgnoredAny>(body).is_err();
     if malformed {
         A2aError::with_message(ErrorKind::ParseError, format!("Invalid JSON payload: {e}"))
     } else {
@@ -75,12 +86,20 @@ fn classify(body: &[u8], e: &serde_json::Error) -> A2aError {
 }
 
 /// Parses params into a request message; a failure is InvalidParams naming the field.
-pub fn parse_params<T: DeserializeOwned + Default>(params: Option<&RawValue>) -> Result<T, A2aError> {
-    let Some(raw) = params else { return Ok(T::default()) };
+pub fn parse_params<T: DeserializeOwned + Default>(
+    params: Option<&RawValue>,
+) -> Result<T, A2aError> {
+    let Some(raw) = params else {
+        return Ok(T::default());
+    };
     let de = &mut serde_json::Deserializer::from_str(raw.get());
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "params".to_owned() } else { path };
+        let field = if path == "." {
+            "params".to_owned()
+        } else {
+            path
+        };
         let inner = e.into_inner().to_string();
         // serde_json appends " at line 1 column 42"; the field name says more.
         let description = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
@@ -96,8 +115,16 @@ pub fn success<T: Serialize>(id: &Value, result: &T) -> Vec<u8> {
         id: &'a Value,
         result: &'a T,
     }
-    serde_json::to_vec(&Success { jsonrpc: "2.0", id, result }).unwrap_or_else(|e| {
-        error(id, &A2aError::with_message(ErrorKind::Internal, format!("cannot encode result: {e}")))
+    serde_json::to_vec(&Success {
+        jsonrpc: "2.0",
+        id,
+        result,
+    })
+    .unwrap_or_else(|e| {
+        error(
+            id,
+            &A2aError::with_message(ErrorKind::Internal, format!("cannot encode result: {e}")),
+        )
     })
 }
 

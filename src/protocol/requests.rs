@@ -10,7 +10,12 @@ use super::types::{Message, Metadata, Task, TaskState};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SendMessageConfiguration {
-    #[serde(default, alias = "accepted_output_modes", deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "accepted_output_modes",
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub accepted_output_modes: Vec<String>,
     #[serde(
         default,
@@ -18,16 +23,30 @@ pub struct SendMessageConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub task_push_notification_config: Option<TaskPushNotificationConfig>,
-    #[serde(default, alias = "history_length", deserialize_with = "opt_i32", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "history_length",
+        deserialize_with = "opt_i32",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub history_length: Option<i32>,
-    #[serde(default, alias = "return_immediately", deserialize_with = "null_default", skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        alias = "return_immediately",
+        deserialize_with = "null_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub return_immediately: bool,
 }
 
 /// SendMessage and SendStreamingMessage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SendMessageRequest {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Message>,
@@ -49,11 +68,20 @@ pub enum SendMessageResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetTaskRequest {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
     #[serde(default, deserialize_with = "null_default")]
     pub id: String,
-    #[serde(default, alias = "history_length", deserialize_with = "opt_i32", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "history_length",
+        deserialize_with = "opt_i32",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub history_length: Option<i32>,
 }
 
@@ -61,22 +89,59 @@ pub struct GetTaskRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListTasksRequest {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
-    #[serde(default, alias = "context_id", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "context_id",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub context_id: String,
     /// `TASK_STATE_UNSPECIFIED` (the default) means no filter.
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_unspecified")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_unspecified"
+    )]
     pub status: TaskState,
-    #[serde(default, alias = "page_size", deserialize_with = "opt_i32", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "page_size",
+        deserialize_with = "opt_i32",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub page_size: Option<i32>,
-    #[serde(default, alias = "page_token", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "page_token",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub page_token: String,
-    #[serde(default, alias = "history_length", deserialize_with = "opt_i32", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "history_length",
+        deserialize_with = "opt_i32",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub history_length: Option<i32>,
-    #[serde(default, alias = "status_timestamp_after", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "status_timestamp_after",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status_timestamp_after: Option<Timestamp>,
-    #[serde(default, alias = "include_artifacts", deserialize_with = "opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "include_artifacts",
+        deserialize_with = "opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub include_artifacts: Option<bool>,
 }
 
@@ -101,7 +166,11 @@ pub struct ListTasksResponse {
 /// CancelTask.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CancelTaskRequest {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
     #[serde(default, deserialize_with = "null_default")]
     pub id: String,
@@ -112,7 +181,11 @@ pub struct CancelTaskRequest {
 /// SubscribeToTask.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SubscribeToTaskRequest {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
     #[serde(default, deserialize_with = "null_default")]
     pub id: String,
@@ -123,7 +196,11 @@ pub struct SubscribeToTaskRequest {
 pub struct AuthenticationInfo {
     #[serde(default, deserialize_with = "null_default")]
     pub scheme: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub credentials: String,
 }
 
@@ -131,15 +208,32 @@ pub struct AuthenticationInfo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskPushNotificationConfig {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub id: String,
-    #[serde(default, alias = "task_id", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "task_id",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub task_id: String,
     #[serde(default, deserialize_with = "null_default")]
     pub url: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authentication: Option<AuthenticationInfo>,
@@ -149,7 +243,11 @@ pub struct TaskPushNotificationConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskPushNotificationConfigRequest {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
     #[serde(default, alias = "task_id", deserialize_with = "null_default")]
     pub task_id: String,
@@ -161,13 +259,27 @@ pub struct TaskPushNotificationConfigRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListTaskPushNotificationConfigsRequest {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
     #[serde(default, alias = "task_id", deserialize_with = "null_default")]
     pub task_id: String,
-    #[serde(default, alias = "page_size", deserialize_with = "i32_default", skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        alias = "page_size",
+        deserialize_with = "i32_default",
+        skip_serializing_if = "is_zero"
+    )]
     pub page_size: i32,
-    #[serde(default, alias = "page_token", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "page_token",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub page_token: String,
 }
 
@@ -179,15 +291,28 @@ fn is_zero(n: &i32) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListTaskPushNotificationConfigsResponse {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub configs: Vec<TaskPushNotificationConfig>,
-    #[serde(default, alias = "next_page_token", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "next_page_token",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub next_page_token: String,
 }
 
 /// GetExtendedAgentCard.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetExtendedAgentCardRequest {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub tenant: String,
 }

@@ -47,10 +47,16 @@ fn parts_of_every_kind_round_trip() {
 fn part_content_is_exactly_one() {
     let none: Part = serde_json::from_value(json!({"mediaType":"text/plain"})).unwrap();
     let two: Part = serde_json::from_value(json!({"text":"a","url":"b"})).unwrap();
-    assert_eq!(validate::part(&none, "p").unwrap_err().field.as_deref(), Some("p"));
+    assert_eq!(
+        validate::part(&none, "p").unwrap_err().field.as_deref(),
+        Some("p")
+    );
     assert!(validate::part(&two, "p").is_err());
     let bad_raw: Part = serde_json::from_value(json!({"raw":"%%%"})).unwrap();
-    assert_eq!(validate::part(&bad_raw, "p").unwrap_err().field.as_deref(), Some("p.raw"));
+    assert_eq!(
+        validate::part(&bad_raw, "p").unwrap_err().field.as_deref(),
+        Some("p.raw")
+    );
 }
 
 #[test]
@@ -92,7 +98,10 @@ fn security_schemes_round_trip() {
 #[test]
 fn list_tasks_response_always_has_four_fields() {
     let v = serde_json::to_value(ListTasksResponse::default()).unwrap();
-    assert_eq!(v, json!({"tasks":[],"nextPageToken":"","pageSize":0,"totalSize":0}));
+    assert_eq!(
+        v,
+        json!({"tasks":[],"nextPageToken":"","pageSize":0,"totalSize":0})
+    );
 }
 
 #[test]
@@ -106,8 +115,10 @@ fn protojson_input_tolerance() {
     let m = req.message.unwrap();
     assert_eq!((m.message_id.as_str(), m.role), ("m1", Role::User));
     assert_eq!(req.configuration.unwrap().history_length, Some(3));
-    let l: ListTasksRequest =
-        serde_json::from_value(json!({"status":2,"page_size":10,"status_timestamp_after":"2025-11-09T10:30:00.123456Z"})).unwrap();
+    let l: ListTasksRequest = serde_json::from_value(
+        json!({"status":2,"page_size":10,"status_timestamp_after":"2025-11-09T10:30:00.123456Z"}),
+    )
+    .unwrap();
     assert_eq!(l.status, TaskState::Working);
     assert_eq!(l.page_size, Some(10));
     assert!(l.status_timestamp_after.is_some());
@@ -115,8 +126,14 @@ fn protojson_input_tolerance() {
 
 #[test]
 fn defaults_are_omitted_on_output() {
-    let t = Task { id: "t".into(), ..Task::default() };
-    assert_eq!(serde_json::to_value(&t).unwrap(), json!({"id":"t","status":{"state":"TASK_STATE_UNSPECIFIED"}}));
+    let t = Task {
+        id: "t".into(),
+        ..Task::default()
+    };
+    assert_eq!(
+        serde_json::to_value(&t).unwrap(),
+        json!({"id":"t","status":{"state":"TASK_STATE_UNSPECIFIED"}})
+    );
 }
 
 #[test]
@@ -127,14 +144,21 @@ fn jsonrpc_errors_by_kind() {
     assert_eq!(e.kind, ErrorKind::InvalidRequest);
     let (_, e) = jsonrpc::parse_request(b"[1, ").unwrap_err();
     assert_eq!(e.kind, ErrorKind::ParseError);
-    let (id, e) = jsonrpc::parse_request(br#"{"jsonrpc":"1.0","id":7,"method":"GetTask"}"#).unwrap_err();
+    let (id, e) =
+        jsonrpc::parse_request(br#"{"jsonrpc":"1.0","id":7,"method":"GetTask"}"#).unwrap_err();
     assert_eq!((id, e.kind), (json!(7), ErrorKind::InvalidRequest));
-    let r = jsonrpc::parse_request(br#"{"jsonrpc":"2.0","id":"a","method":"GetTask","params":{"id":"x"}}"#).unwrap();
+    let r = jsonrpc::parse_request(
+        br#"{"jsonrpc":"2.0","id":"a","method":"GetTask","params":{"id":"x"}}"#,
+    )
+    .unwrap();
     let p: GetTaskRequest = jsonrpc::parse_params(r.params).unwrap();
     assert_eq!(p.id, "x");
     let r = jsonrpc::parse_request(br#"{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"parts":[{"text":5}]}}}"#).unwrap();
     let e = jsonrpc::parse_params::<SendMessageRequest>(r.params).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("message.parts[0].text"));
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    assert_eq!(jsonrpc::parse_request(deep.as_bytes()).unwrap_err().1.kind, ErrorKind::InvalidRequest);
+    assert_eq!(
+        jsonrpc::parse_request(deep.as_bytes()).unwrap_err().1.kind,
+        ErrorKind::InvalidRequest
+    );
 }

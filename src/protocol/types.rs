@@ -34,7 +34,10 @@ proto_enum! {
 impl TaskState {
     /// Completed, failed, canceled or rejected: nothing can change the task any more.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed | Self::Canceled | Self::Rejected)
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::Canceled | Self::Rejected
+        )
     }
 
     /// Input-required or auth-required: the task waits for the client.
@@ -68,7 +71,11 @@ pub struct Part {
     pub data: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub filename: String,
     #[serde(
         default,
@@ -82,23 +89,35 @@ pub struct Part {
 impl Part {
     /// A text part.
     pub fn text(t: impl Into<String>) -> Self {
-        Self { text: Some(t.into()), ..Self::default() }
+        Self {
+            text: Some(t.into()),
+            ..Self::default()
+        }
     }
 
     /// A structured-data part.
     pub fn data(v: Value) -> Self {
-        Self { data: Some(v), ..Self::default() }
+        Self {
+            data: Some(v),
+            ..Self::default()
+        }
     }
 
     /// A file reference part.
     pub fn url(u: impl Into<String>) -> Self {
-        Self { url: Some(u.into()), ..Self::default() }
+        Self {
+            url: Some(u.into()),
+            ..Self::default()
+        }
     }
 
     /// An inline-bytes part (encoded as standard base64).
     pub fn raw(bytes: &[u8]) -> Self {
         use base64::Engine;
-        Self { raw: Some(base64::engine::general_purpose::STANDARD.encode(bytes)), ..Self::default() }
+        Self {
+            raw: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            ..Self::default()
+        }
     }
 
     /// How many of the `content` oneof members are set (must be exactly one).
@@ -116,9 +135,19 @@ impl Part {
 pub struct Message {
     #[serde(default, alias = "message_id", deserialize_with = "null_default")]
     pub message_id: String,
-    #[serde(default, alias = "context_id", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "context_id",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub context_id: String,
-    #[serde(default, alias = "task_id", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "task_id",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub task_id: String,
     #[serde(default, deserialize_with = "null_default")]
     pub role: Role,
@@ -126,7 +155,11 @@ pub struct Message {
     pub parts: Vec<Part>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extensions: Vec<String>,
     #[serde(
         default,
@@ -160,7 +193,11 @@ impl Message {
 
     /// The text parts joined by newlines.
     pub fn text(&self) -> String {
-        let texts: Vec<&str> = self.parts.iter().filter_map(|p| p.text.as_deref()).collect();
+        let texts: Vec<&str> = self
+            .parts
+            .iter()
+            .filter_map(|p| p.text.as_deref())
+            .collect();
         texts.join("\n")
     }
 }
@@ -182,15 +219,27 @@ pub struct TaskStatus {
 pub struct Artifact {
     #[serde(default, alias = "artifact_id", deserialize_with = "null_default")]
     pub artifact_id: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub name: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub description: String,
     #[serde(default, deserialize_with = "null_default")]
     pub parts: Vec<Part>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub extensions: Vec<String>,
 }
 
@@ -200,19 +249,64 @@ pub struct Artifact {
 pub struct Task {
     #[serde(default, deserialize_with = "null_default")]
     pub id: String,
-    #[serde(default, alias = "context_id", deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "context_id",
+        deserialize_with = "null_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub context_id: String,
     #[serde(default, deserialize_with = "null_default")]
     pub status: TaskStatus,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub artifacts: Vec<Artifact>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub history: Vec<Message>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
 }
 
 impl Task {
+    /// Folds one event of this task into it: the single definition of what each event does to a
+    /// task, used both when an event is produced and when a task is rebuilt from its log.
+    ///
+    /// # Errors
+    ///
+    /// Appending to an artifact that does not exist.
+    pub fn apply_event(&mut self, event: &StreamResponse) -> Result<(), &'static str> {
+        match event {
+            StreamResponse::Task(t) => *self = t.clone(),
+            StreamResponse::Message(_) => {}
+            StreamResponse::StatusUpdate(u) => {
+                if let Some(m) = &u.status.message {
+                    self.history.push(m.clone());
+                }
+                self.status = u.status.clone();
+            }
+            StreamResponse::ArtifactUpdate(u) => {
+                let existing = self
+                    .artifacts
+                    .iter_mut()
+                    .find(|a| a.artifact_id == u.artifact.artifact_id);
+                match (existing, u.append) {
+                    (Some(a), true) => a.parts.extend(u.artifact.parts.iter().cloned()),
+                    (None, true) => return Err("append to an artifact that does not exist"),
+                    (Some(a), false) => *a = u.artifact.clone(),
+                    (None, false) => self.artifacts.push(u.artifact.clone()),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Keeps only the `n` most recent history messages (spec digest §7.4); `None` keeps all.
     pub fn trim_history(&mut self, history_length: Option<i32>) {
         if let Some(n) = history_length {
@@ -249,9 +343,18 @@ pub struct TaskArtifactUpdateEvent {
     pub context_id: String,
     #[serde(default, deserialize_with = "null_default")]
     pub artifact: Artifact,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_false"
+    )]
     pub append: bool,
-    #[serde(default, alias = "last_chunk", deserialize_with = "null_default", skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        alias = "last_chunk",
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_false"
+    )]
     pub last_chunk: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,

@@ -23,13 +23,22 @@ pub fn send_message(req: &SendMessageRequest) -> Result<&Message, A2aError> {
 /// Checks a message from a client.
 pub fn message(msg: &Message, at: &str) -> Result<(), A2aError> {
     if msg.message_id.is_empty() {
-        return Err(A2aError::invalid_field(format!("{at}.messageId"), "is required"));
+        return Err(A2aError::invalid_field(
+            format!("{at}.messageId"),
+            "is required",
+        ));
     }
     if msg.role == Role::Unspecified {
-        return Err(A2aError::invalid_field(format!("{at}.role"), "is required (ROLE_USER)"));
+        return Err(A2aError::invalid_field(
+            format!("{at}.role"),
+            "is required (ROLE_USER)",
+        ));
     }
     if msg.parts.is_empty() {
-        return Err(A2aError::invalid_field(format!("{at}.parts"), "must hold at least one part"));
+        return Err(A2aError::invalid_field(
+            format!("{at}.parts"),
+            "must hold at least one part",
+        ));
     }
     for (i, p) in msg.parts.iter().enumerate() {
         part(p, &format!("{at}.parts[{i}]"))?;
@@ -41,8 +50,18 @@ pub fn message(msg: &Message, at: &str) -> Result<(), A2aError> {
 pub fn part(p: &Part, at: &str) -> Result<(), A2aError> {
     match p.content_count() {
         1 => {}
-        0 => return Err(A2aError::invalid_field(at, "a part needs one of text, raw, url or data")),
-        _ => return Err(A2aError::invalid_field(at, "a part may hold only one of text, raw, url or data")),
+        0 => {
+            return Err(A2aError::invalid_field(
+                at,
+                "a part needs one of text, raw, url or data",
+            ));
+        }
+        _ => {
+            return Err(A2aError::invalid_field(
+                at,
+                "a part may hold only one of text, raw, url or data",
+            ));
+        }
     }
     if let Some(raw) = &p.raw {
         let engines = [
@@ -52,7 +71,10 @@ pub fn part(p: &Part, at: &str) -> Result<(), A2aError> {
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         ];
         if !engines.iter().any(|e| e.decode(raw).is_ok()) {
-            return Err(A2aError::invalid_field(format!("{at}.raw"), "is not base64"));
+            return Err(A2aError::invalid_field(
+                format!("{at}.raw"),
+                "is not base64",
+            ));
         }
     }
     Ok(())

@@ -48,7 +48,14 @@ mod tests {
         assert_eq!(negotiate(Some("1.0")), Ok(Version::V1_0));
         assert_eq!(negotiate(Some(" 1.0.1 ")), Ok(Version::V1_0));
         assert_eq!(negotiate(Some("1")), Ok(Version::V1_0));
-        for bad in [None, Some(""), Some("0.3"), Some("2.0"), Some("1.1"), Some("abc")] {
+        for bad in [
+            None,
+            Some(""),
+            Some("0.3"),
+            Some("2.0"),
+            Some("1.1"),
+            Some("abc"),
+        ] {
             let e = negotiate(bad).unwrap_err();
             assert_eq!(e.kind.code(), -32009, "{bad:?}");
         }

@@ -14,7 +14,12 @@ use super::task::TaskMsg;
 use crate::protocol::{A2aError, ErrorKind};
 
 pub(crate) enum AgentMsg {
-    Route { context_id: String, task_id: String, core: Option<Arc<TaskCore>>, msg: TaskMsg },
+    Route {
+        context_id: String,
+        task_id: String,
+        core: Option<Arc<TaskCore>>,
+        msg: TaskMsg,
+    },
     /// A session has no live tasks after handling `processed` messages.
     SessionIdle { context_id: String, processed: u64 },
     /// Fault injection: makes the actor fail, so tests can watch its supervisor restart it.
@@ -34,23 +39,54 @@ impl Actor for AgentActor {
     type State = AgentActorState;
     type Arguments = Arc<AgentShared>;
 
-    async fn pre_start(&self, _myself: ActorRef<AgentMsg>, agent: Arc<AgentShared>) -> Result<AgentActorState, ActorProcessingErr> {
-        Ok(AgentActorState { agent, sessions: HashMap::new() })
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<AgentMsg>,
+        agent: Arc<AgentShared>,
+    ) -> Result<AgentActorState, ActorProcessingErr> {
+        Ok(AgentActorState {
+            agent,
+            sessions: HashMap::new(),
+        })
     }
 
-    async fn handle(&self, myself: ActorRef<AgentMsg>, msg: AgentMsg, st: &mut AgentActorState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<AgentMsg>,
+        msg: AgentMsg,
+        st: &mut AgentActorState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
-            AgentMsg::Route { context_id, task_id, core, msg } => {
+            AgentMsg::Route {
+                context_id,
+                task_id,
+                core,
+                msg,
+            } => {
                 let mut routed = SessionMsg::Route { task_id, core, msg };
                 for _ in 0..2 {
                     let session = match st.sessions.get_mut(&context_id) {
                         Some(s) => s,
                         None => {
-                            let args = SessionArgs { context_id: context_id.clone(), agent: st.agent.clone(), parent: myself.clone() };
-                            match Actor::spawn_linked(None, SessionActor, args, myself.get_cell()).await {
-                                Ok((s, _)) => st.sessions.entry(context_id.clone()).or_insert((s, 0)),
+                            let args = SessionArgs {
+                                context_id: context_id.clone(),
+                                agent: st.agent.clone(),
+                                parent: myself.clone(),
+                            };
+                            match Actor::spawn_linked(None, SessionActor, args, myself.get_cell())
+                                .await
+                            {
+                                Ok((s, _)) => {
+                                    st.sessions.entry(context_id.clone()).or_insert((s, 0))
+                                }
                                 Err(e) => {
-                                    refuse(routed, A2aError::with_message(ErrorKind::Internal, format!("cannot start session: {e}")));
+                                    refuse(
+                                        routed,
+                                        A2aError::with_message(
+                                            ErrorKind::Internal,
+                                            format!("cannot start session: {e}"),
+                                        ),
+                                    );
                                     return Ok(());
                                 }
                             }
@@ -71,7 +107,10 @@ impl Actor for AgentActor {
                 }
                 refuse(routed, A2aError::new(ErrorKind::Internal));
             }
-            AgentMsg::SessionIdle { context_id, processed } => {
+            AgentMsg::SessionIdle {
+                context_id,
+                processed,
+            } => {
                 if let Some((session, sent)) = st.sessions.get(&context_id)
                     && *sent == processed
                 {
@@ -84,7 +123,12 @@ impl Actor for AgentActor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, _myself: ActorRef<AgentMsg>, evt: SupervisionEvent, st: &mut AgentActorState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<AgentMsg>,
+        evt: SupervisionEvent,
+        st: &mut AgentActorState,
+    ) -> Result<(), ActorProcessingErr> {
         match &evt {
             SupervisionEvent::ActorFailed(cell, err) => {
                 tracing::error!(agent = %st.agent.spec.name, error = %err, "session actor failed");

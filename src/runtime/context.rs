@@ -30,6 +30,16 @@ impl std::fmt::Debug for TaskContext {
     }
 }
 
+/// A one-part text artifact with a fresh id.
+pub fn text_artifact(name: impl Into<String>, text: impl Into<String>) -> Artifact {
+    Artifact {
+        artifact_id: uuid::Uuid::new_v4().to_string(),
+        name: name.into(),
+        parts: vec![Part::text(text)],
+        ..Artifact::default()
+    }
+}
+
 fn text_message(text: impl Into<String>) -> Option<Message> {
     let text = text.into();
     (!text.is_empty()).then(|| Message::agent(vec![Part::text(text)]))
@@ -86,7 +96,11 @@ impl TaskContext {
     }
 
     async fn emit(&self, change: Change) -> Result<(), AgentError> {
-        match self.core.apply(change, None).await {
+        self.emit_all(vec![change]).await
+    }
+
+    async fn emit_all(&self, changes: Vec<Change>) -> Result<(), AgentError> {
+        match self.core.apply_all(changes, None).await {
             Ok(_) => Ok(()),
             Err(Refused::Terminal(_)) => Err(AgentError::TaskClosed),
             Err(Refused::Storage(e)) => Err(AgentError::Storage(e)),
@@ -97,30 +111,44 @@ impl TaskContext {
 
     /// The task is working; `text` (if not empty) becomes the status message.
     pub async fn working(&self, text: impl Into<String>) -> Result<(), AgentError> {
-        self.emit(Change::Status(TaskState::Working, text_message(text))).await
+        self.emit(Change::Status(TaskState::Working, text_message(text)))
+            .await
     }
 
     /// Adds an artifact, or replaces the one with the same `artifactId`.
     pub async fn artifact(&self, artifact: Artifact) -> Result<(), AgentError> {
-        self.emit(Change::Artifact { artifact, append: false, last_chunk: false }).await
+        self.emit(Change::Artifact {
+            artifact,
+            append: false,
+            last_chunk: false,
+        })
+        .await
     }
 
     /// Adds a one-part text artifact.
-    pub async fn artifact_text(&self, name: impl Into<String>, text: impl Into<String>) -> Result<(), AgentError> {
-        self.artifact(Artifact {
-            artifact_id: uuid::Uuid::new_v4().to_string(),
-            name: name.into(),
-            parts: vec![Part::text(text)],
-            ..Artifact::default()
-        })
-        .await
+    pub async fn artifact_text(
+        &self,
+        name: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Result<(), AgentError> {
+        self.artifact(text_artifact(name, text)).await
     }
 
     /// Streams an artifact in chunks: the first chunk with `append = false`, the rest with
     /// `append = true` (their parts are added to the artifact with the same id); the last one
     /// with `last_chunk = true`.
-    pub async fn artifact_chunk(&self, artifact: Artifact, append: bool, last_chunk: bool) -> Result<(), AgentError> {
-        self.emit(Change::Artifact { artifact, append, last_chunk }).await
+    pub async fn artifact_chunk(
+        &self,
+        artifact: Artifact,
+        append: bool,
+        last_chunk: bool,
+    ) -> Result<(), AgentError> {
+        self.emit(Change::Artifact {
+            artifact,
+            append,
+            last_chunk,
+        })
+        .await
     }
 
     /// The task is completed.
@@ -128,29 +156,52 @@ impl TaskContext {
         self.emit(Change::Status(TaskState::Completed, None)).await
     }
 
+    /// Adds `artifacts` and completes the task, as one write: a quick handler's whole answer
+    /// costs one round trip to the log.
+    pub async fn complete_with_artifacts(
+        &self,
+        artifacts: Vec<Artifact>,
+    ) -> Result<(), AgentError> {
+        let mut changes: Vec<Change> = artifacts
+            .into_iter()
+            .map(|artifact| Change::Artifact {
+                artifact,
+                append: false,
+                last_chunk: false,
+            })
+            .collect();
+        changes.push(Change::Status(TaskState::Completed, None));
+        self.emit_all(changes).await
+    }
+
     /// The task is completed, with a status message.
     pub async fn complete_with(&self, text: impl Into<String>) -> Result<(), AgentError> {
-        self.emit(Change::Status(TaskState::Completed, text_message(text))).await
+        self.emit(Change::Status(TaskState::Completed, text_message(text)))
+            .await
     }
 
     /// The task failed.
     pub async fn fail(&self, text: impl Into<String>) -> Result<(), AgentError> {
-        self.emit(Change::Status(TaskState::Failed, text_message(text))).await
+        self.emit(Change::Status(TaskState::Failed, text_message(text)))
+            .await
     }
 
     /// The agent refuses the task.
     pub async fn reject(&self, text: impl Into<String>) -> Result<(), AgentError> {
-        self.emit(Change::Status(TaskState::Rejected, text_message(text))).await
+        self.emit(Change::Status(TaskState::Rejected, text_message(text)))
+            .await
     }
 
     /// The task waits for the client's next message; `text` asks for it.
     pub async fn input_required(&self, text: impl Into<String>) -> Result<(), AgentError> {
-        self.emit(Change::Status(TaskState::InputRequired, text_message(text))).await
+        self.emit(Change::Status(TaskState::InputRequired, text_message(text)))
+            .await
     }
 
     /// The task waits for credentials; `text` says which.
     pub async fn auth_required(&self, text: impl Into<String>) -> Result<(), AgentError> {
-        self.emit(Change::Status(TaskState::AuthRequired, text_message(text))).await
+        self.emit(Change::Status(TaskState::AuthRequired, text_message(text)))
+            .await
     }
 
     /// Answers with a bare Message instead of a task (only as the first thing a new task does).

@@ -31,7 +31,9 @@ pub(crate) struct Published {
 impl Published {
     /// Whether a blocking SendMessage can answer now.
     pub fn settled(&self) -> bool {
-        self.reply.is_some() || self.task.status.state.is_terminal() || self.task.status.state.is_interrupted()
+        self.reply.is_some()
+            || self.task.status.state.is_terminal()
+            || self.task.status.state.is_interrupted()
     }
 }
 
@@ -39,7 +41,11 @@ impl Published {
 #[derive(Debug)]
 pub(crate) enum Change {
     Status(TaskState, Option<Message>),
-    Artifact { artifact: Artifact, append: bool, last_chunk: bool },
+    Artifact {
+        artifact: Artifact,
+        append: bool,
+        last_chunk: bool,
+    },
     /// A follow-up message from the client: appended to history, the task goes back to working.
     UserMessage(Message),
     /// A retry after a crash: counted, the task goes (back) to working.
@@ -73,7 +79,9 @@ pub(crate) struct TaskCore {
 
 impl std::fmt::Debug for TaskCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskCore").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("TaskCore")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -110,6 +118,16 @@ impl TaskCore {
     /// Persists a change, then publishes it. With `claim`, the change applies only if no other
     /// message already claimed `(owner, messageId)`.
     pub async fn apply(&self, change: Change, claim: Option<&str>) -> Result<u64, Refused> {
+        self.apply_all(vec![change], claim).await
+    }
+
+    /// Persists several changes as one atomic write (one batch entry, consecutive sequence
+    /// numbers), then publishes the result.
+    pub async fn apply_all(
+        &self,
+        changes: Vec<Change>,
+        claim: Option<&str>,
+    ) -> Result<u64, Refused> {
         let mut rec = self.record.lock().await;
         let state = rec.task.status.state;
         if state.is_terminal() {
@@ -117,78 +135,91 @@ impl TaskCore {
         }
         let mut next = rec.clone();
         let now = Some(Timestamp::now());
-        let mut events = Vec::with_capacity(1);
-        let mut seq = next.next_seq;
-        let mut push = |ev: StreamResponse| {
-            events.push((seq, serde_json::to_vec(&ev).unwrap_or_default()));
-            seq += 1;
-        };
-        let task_id = next.task.id.clone();
-        let context_id = next.task.context_id.clone();
-        let status_event = |status: &TaskStatus| {
+        let (task_id, context_id) = (self.id.clone(), self.context_id.clone());
+        let status_event = |status: TaskStatus| {
             StreamResponse::StatusUpdate(TaskStatusUpdateEvent {
                 task_id: task_id.clone(),
                 context_id: context_id.clone(),
-                status: status.clone(),
+                status,
                 metadata: None,
             })
         };
-        match change {
-            Change::Status(new_state, message) => {
-                let message = message.map(|m| self.agent_message(m));
-                if let Some(m) = &message {
-                    next.task.history.push(m.clone());
-                }
-                next.task.status = TaskStatus { state: new_state, message, timestamp: now };
-                push(status_event(&next.task.status));
+        // A turn's start and end rewrite the snapshot; events in between only append.
+        let mut snapshot = false;
+        let mut events = Vec::with_capacity(changes.len());
+        for change in changes {
+            let state = next.task.status.state;
+            if state.is_terminal() {
+                return Err(Refused::Terminal(state));
             }
-            Change::Artifact { artifact, append, last_chunk } => {
-                if append {
-                    match next.task.artifacts.iter_mut().find(|a| a.artifact_id == artifact.artifact_id) {
-                        Some(existing) => existing.parts.extend(artifact.parts.iter().cloned()),
-                        None => return Err(Refused::NotAllowed("append to an artifact that does not exist")),
-                    }
-                } else if let Some(existing) =
-                    next.task.artifacts.iter_mut().find(|a| a.artifact_id == artifact.artifact_id)
-                {
-                    *existing = artifact.clone();
-                } else {
-                    next.task.artifacts.push(artifact.clone());
+            let event = match change {
+                Change::Status(new_state, message) => {
+                    let message = message.map(|m| self.agent_message(m));
+                    snapshot = new_state.is_terminal() || new_state.is_interrupted();
+                    status_event(TaskStatus {
+                        state: new_state,
+                        message,
+                        timestamp: now,
+                    })
                 }
-                push(StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent {
+                Change::Artifact {
+                    artifact,
+                    append,
+                    last_chunk,
+                } => StreamResponse::ArtifactUpdate(TaskArtifactUpdateEvent {
                     task_id: task_id.clone(),
                     context_id: context_id.clone(),
                     artifact,
                     append,
                     last_chunk,
                     metadata: None,
-                }));
-            }
-            Change::UserMessage(mut message) => {
-                message.task_id = task_id.clone();
-                message.context_id = context_id.clone();
-                next.task.history.push(message);
-                next.attempts = 1;
-                next.task.status = TaskStatus { state: TaskState::Working, message: None, timestamp: now };
-                push(status_event(&next.task.status));
-            }
-            Change::Resume => {
-                next.attempts += 1;
-                next.task.status = TaskStatus { state: TaskState::Working, message: None, timestamp: now };
-                push(status_event(&next.task.status));
-            }
-            Change::Reply(message) => {
-                if state != TaskState::Submitted || next.next_seq > 2 {
-                    return Err(Refused::NotAllowed("a bare Message reply is only allowed before any task event"));
+                }),
+                Change::UserMessage(mut message) => {
+                    message.task_id = task_id.clone();
+                    message.context_id = context_id.clone();
+                    next.task.history.push(message);
+                    next.attempts = 1;
+                    snapshot = true;
+                    status_event(TaskStatus {
+                        state: TaskState::Working,
+                        message: None,
+                        timestamp: now,
+                    })
                 }
-                let message = self.agent_message(message);
-                next.reply = Some(message.clone());
-                next.task.status = TaskStatus { state: TaskState::Completed, message: Some(message.clone()), timestamp: now };
-                push(StreamResponse::Message(message));
-            }
+                Change::Resume => {
+                    next.attempts += 1;
+                    snapshot = true;
+                    status_event(TaskStatus {
+                        state: TaskState::Working,
+                        message: None,
+                        timestamp: now,
+                    })
+                }
+                Change::Reply(message) => {
+                    if state != TaskState::Submitted || next.next_seq > 2 {
+                        return Err(Refused::NotAllowed(
+                            "a bare Message reply is only allowed before any task event",
+                        ));
+                    }
+                    let message = self.agent_message(message);
+                    next.reply = Some(message.clone());
+                    next.task.status = TaskStatus {
+                        state: TaskState::Completed,
+                        message: Some(message.clone()),
+                        timestamp: now,
+                    };
+                    snapshot = true;
+                    StreamResponse::Message(message)
+                }
+            };
+            next.task.apply_event(&event).map_err(Refused::NotAllowed)?;
+            events.push((
+                next.next_seq,
+                serde_json::to_vec(&event).unwrap_or_default(),
+            ));
+            next.next_seq += 1;
         }
-        next.next_seq = seq;
-        let mut commit = Commit::task(Some(&rec), &next, events);
+        let mut commit = Commit::task(Some(&rec), &next, events, snapshot);
         if let Some(owner) = claim
             && let Some(m) = next.task.history.last()
         {
@@ -220,20 +251,38 @@ impl TaskCore {
 }
 
 /// A new task's first record and its first event (the Task itself).
-pub(crate) fn new_task(id: String, context_id: String, agent: &str, owner: &str, mut message: Message) -> (TaskRecord, Commit) {
+pub(crate) fn new_task(
+    id: String,
+    context_id: String,
+    agent: &str,
+    owner: &str,
+    mut message: Message,
+) -> (TaskRecord, Commit) {
     message.task_id = id.clone();
     message.context_id = context_id.clone();
     let message_id = message.message_id.clone();
     let task = Task {
         id: id.clone(),
         context_id,
-        status: TaskStatus { state: TaskState::Submitted, message: None, timestamp: Some(Timestamp::now()) },
+        status: TaskStatus {
+            state: TaskState::Submitted,
+            message: None,
+            timestamp: Some(Timestamp::now()),
+        },
         artifacts: Vec::new(),
         history: vec![message],
         metadata: None,
     };
-    let record = TaskRecord { task, agent: agent.to_owned(), owner: owner.to_owned(), next_seq: 2, attempts: 1, reply: None };
+    let record = TaskRecord {
+        task,
+        agent: agent.to_owned(),
+        owner: owner.to_owned(),
+        next_seq: 2,
+        attempts: 1,
+        reply: None,
+    };
     let first = serde_json::to_vec(&StreamResponse::Task(record.task.clone())).unwrap_or_default();
-    let commit = Commit::task(None, &record, vec![(1, first)]).claiming(owner, &message_id, &id);
+    let commit =
+        Commit::task(None, &record, vec![(1, first)], true).claiming(owner, &message_id, &id);
     (record, commit)
 }

@@ -26,7 +26,7 @@ use ractor::{Actor, ActorRef};
 use tokio::sync::{Semaphore, oneshot};
 
 pub use agent::{Agent, AgentError};
-pub use context::TaskContext;
+pub use context::{TaskContext, text_artifact};
 
 use self::agent::DynAgent;
 use self::agent_actor::AgentMsg;
@@ -35,8 +35,8 @@ use self::supervisor::{AgentSupervisor, SupervisorMsg};
 use self::task::{Accepted, TaskMsg, Turn, TurnKind};
 use crate::config::{AgentSpec, OnRestart};
 use crate::protocol::{
-    A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTasksRequest, ListTasksResponse, Message, Part,
-    SendMessageRequest, SendMessageResponse, Task, TaskState, validate,
+    A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTasksRequest, ListTasksResponse,
+    Message, Part, SendMessageRequest, SendMessageResponse, Task, TaskState, validate,
 };
 use crate::store::{Applied, Durability, Log, SledStore, Store, StoreError, TaskQuery};
 
@@ -68,7 +68,11 @@ pub struct RuntimeConfig {
 
 impl RuntimeConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: data_dir.into(), durability: Durability::Fsync, writer_queue: 8192 }
+        Self {
+            data_dir: data_dir.into(),
+            durability: Durability::Fsync,
+            writer_queue: 8192,
+        }
     }
 }
 
@@ -199,7 +203,11 @@ impl Runtime {
     }
 
     /// Starts the actor system over any [`Store`].
-    pub async fn with_store(store: Arc<dyn Store>, durability: Durability, writer_queue: usize) -> Result<Self, RuntimeError> {
+    pub async fn with_store(
+        store: Arc<dyn Store>,
+        durability: Durability,
+        writer_queue: usize,
+    ) -> Result<Self, RuntimeError> {
         let log = Log::open(store, durability, writer_queue);
         let (supervisor, _) = Actor::spawn(None, AgentSupervisor, ())
             .await
@@ -220,7 +228,11 @@ impl Runtime {
         self.add_dyn_agent(spec, Arc::new(agent)).await
     }
 
-    pub(crate) async fn add_dyn_agent(&self, spec: AgentSpec, handler: Arc<dyn DynAgent>) -> Result<(), RuntimeError> {
+    pub(crate) async fn add_dyn_agent(
+        &self,
+        spec: AgentSpec,
+        handler: Arc<dyn DynAgent>,
+    ) -> Result<(), RuntimeError> {
         spec.validate().map_err(RuntimeError::InvalidSpec)?;
         let name = spec.name.clone();
         if self.entry(&name).is_some() {
@@ -234,13 +246,19 @@ impl Runtime {
             log: self.inner.log.clone(),
             live: self.inner.live.clone(),
         });
-        let entry = Arc::new(AgentEntry { shared, actor: RwLock::new(None), healthy: AtomicBool::new(true) });
+        let entry = Arc::new(AgentEntry {
+            shared,
+            actor: RwLock::new(None),
+            healthy: AtomicBool::new(true),
+        });
         let (tx, rx) = oneshot::channel();
         self.inner
             .supervisor
             .cast(SupervisorMsg::Start(entry.clone(), tx))
             .map_err(|e| RuntimeError::Actor(e.to_string()))?;
-        rx.await.map_err(|e| RuntimeError::Actor(e.to_string()))?.map_err(RuntimeError::Actor)?;
+        rx.await
+            .map_err(|e| RuntimeError::Actor(e.to_string()))?
+            .map_err(RuntimeError::Actor)?;
         if let Ok(mut agents) = self.inner.agents.write() {
             agents.insert(name, entry);
         }
@@ -248,7 +266,11 @@ impl Runtime {
     }
 
     fn entry(&self, name: &str) -> Option<Arc<AgentEntry>> {
-        self.inner.agents.read().ok().and_then(|a| a.get(name).cloned())
+        self.inner
+            .agents
+            .read()
+            .ok()
+            .and_then(|a| a.get(name).cloned())
     }
 
     /// The manifests of the running agents, sorted by name.
@@ -270,7 +292,8 @@ impl Runtime {
 
     /// Whether the agent's actor is running (false after it exceeded its restart intensity).
     pub fn is_healthy(&self, name: &str) -> bool {
-        self.entry(name).is_some_and(|e| e.healthy.load(Ordering::Acquire) && e.actor().is_some())
+        self.entry(name)
+            .is_some_and(|e| e.healthy.load(Ordering::Acquire) && e.actor().is_some())
     }
 
     /// Requests admitted and not yet finished, per agent (the mailbox depth gauge).
@@ -288,7 +311,9 @@ impl Runtime {
     /// Fault injection for supervision tests: makes the agent's actor fail.
     #[doc(hidden)]
     pub fn crash_agent_actor(&self, name: &str) -> bool {
-        self.entry(name).and_then(|e| e.actor()).is_some_and(|a| a.cast(AgentMsg::Crash).is_ok())
+        self.entry(name)
+            .and_then(|e| e.actor())
+            .is_some_and(|a| a.cast(AgentMsg::Crash).is_ok())
     }
 
     /// Resumes or fails every task a previous run left unfinished, as each agent's manifest says.
@@ -306,9 +331,19 @@ impl Runtime {
             let core = TaskCore::new(self.inner.log.clone(), rec.clone(), 0);
             match (entry, policy) {
                 (Some(entry), Some(OnRestart::Resume)) => {
-                    let turn = Turn { kind: TurnKind::Resume, permit: None, reply: None };
-                    self.route(&entry, rec.task.context_id.clone(), rec.task.id.clone(), Some(core), TaskMsg::Turn(turn))
-                        .map_err(|e| RuntimeError::Actor(e.to_string()))?;
+                    let turn = Turn {
+                        kind: TurnKind::Resume,
+                        permit: None,
+                        reply: None,
+                    };
+                    self.route(
+                        &entry,
+                        rec.task.context_id.clone(),
+                        rec.task.id.clone(),
+                        Some(core),
+                        TaskMsg::Turn(Box::new(turn)),
+                    )
+                    .map_err(|e| RuntimeError::Actor(e.to_string()))?;
                     report.resumed += 1;
                 }
                 (entry, _) => {
@@ -317,7 +352,10 @@ impl Runtime {
                     } else {
                         format!("agent {:?} is no longer configured", rec.agent)
                     };
-                    let fail = Change::Status(TaskState::Failed, Some(Message::agent(vec![Part::text(why)])));
+                    let fail = Change::Status(
+                        TaskState::Failed,
+                        Some(Message::agent(vec![Part::text(why)])),
+                    );
                     if let Ok(ticket) = core.apply(fail, None).await {
                         self.inner.log.durable(ticket).await?;
                     }
@@ -328,75 +366,153 @@ impl Runtime {
         Ok(report)
     }
 
-    fn route(&self, entry: &AgentEntry, context_id: String, task_id: String, core: Option<Arc<TaskCore>>, msg: TaskMsg) -> Result<(), A2aError> {
+    fn route(
+        &self,
+        entry: &AgentEntry,
+        context_id: String,
+        task_id: String,
+        core: Option<Arc<TaskCore>>,
+        msg: TaskMsg,
+    ) -> Result<(), A2aError> {
         let unavailable = || {
-            A2aError::with_message(ErrorKind::Overloaded, format!("agent {} is restarting; retry later", entry.shared.spec.name))
+            A2aError::with_message(
+                ErrorKind::Overloaded,
+                format!(
+                    "agent {} is restarting; retry later",
+                    entry.shared.spec.name
+                ),
+            )
         };
-        let Some(actor) = entry.actor() else { return Err(unavailable()) };
-        actor.cast(AgentMsg::Route { context_id, task_id, core, msg }).map_err(|_| unavailable())
+        let Some(actor) = entry.actor() else {
+            return Err(unavailable());
+        };
+        actor
+            .cast(AgentMsg::Route {
+                context_id,
+                task_id,
+                core,
+                msg,
+            })
+            .map_err(|_| unavailable())
     }
 
     fn agent_or_err(&self, name: &str) -> Result<Arc<AgentEntry>, A2aError> {
-        self.entry(name)
-            .ok_or_else(|| A2aError::with_message(ErrorKind::InvalidRequest, format!("no agent named {name:?}")))
+        self.entry(name).ok_or_else(|| {
+            A2aError::with_message(
+                ErrorKind::InvalidRequest,
+                format!("no agent named {name:?}"),
+            )
+        })
     }
 
     /// Reads a task the caller may see: owned by `caller`, of `agent`, and not a bare-message reply.
-    fn visible_task(&self, agent: &str, caller: &str, id: &str) -> Result<crate::store::TaskRecord, A2aError> {
+    fn visible_task(
+        &self,
+        agent: &str,
+        caller: &str,
+        id: &str,
+    ) -> Result<crate::store::TaskRecord, A2aError> {
         match self.inner.log.task(id).map_err(internal)? {
-            Some(rec) if rec.agent == agent && rec.owner == caller && rec.reply.is_none() => Ok(rec),
+            Some(rec) if rec.agent == agent && rec.owner == caller && rec.reply.is_none() => {
+                Ok(rec)
+            }
             _ => Err(A2aError::task_not_found(id)),
         }
     }
 
     /// SendMessage: creates a task (or continues `message.taskId`), runs the agent's handler and,
     /// unless `returnImmediately`, answers when the task is final or interrupted.
-    pub async fn send(&self, agent: &str, caller: &str, req: SendMessageRequest) -> Result<SendMessageResponse, A2aError> {
+    pub async fn send(
+        &self,
+        agent: &str,
+        caller: &str,
+        req: SendMessageRequest,
+    ) -> Result<SendMessageResponse, A2aError> {
         let message = validate::send_message(&req)?.clone();
         let entry = self.agent_or_err(agent)?;
         let cfg = req.configuration.unwrap_or_default();
         let (immediate, history) = (cfg.return_immediately, cfg.history_length);
         if self.inner.closing.load(Ordering::Acquire) {
-            return Err(A2aError::with_message(ErrorKind::Overloaded, "the server is shutting down"));
+            return Err(A2aError::with_message(
+                ErrorKind::Overloaded,
+                "the server is shutting down",
+            ));
         }
-        if let Some(existing) = self.inner.log.idempotent_task(caller, &message.message_id).map_err(internal)? {
+        if let Some(existing) = self
+            .inner
+            .log
+            .idempotent_task(caller, &message.message_id)
+            .map_err(internal)?
+        {
             return self.answer_existing(&existing, immediate, history).await;
         }
         let admission = Duration::from_millis(entry.shared.spec.mailbox.admission_timeout_ms);
-        let permit = match tokio::time::timeout(admission, entry.shared.mailbox.clone().acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            _ => {
-                metrics::counter!("a2a_admission_rejected_total", "agent" => agent.to_owned()).increment(1);
-                return Err(A2aError::with_message(
-                    ErrorKind::Overloaded,
-                    format!("agent {agent} is at capacity ({} requests); retry later", entry.shared.spec.mailbox.capacity),
-                )
-                .meta("retryAfterSeconds", "1"));
-            }
-        };
+        let permit =
+            match tokio::time::timeout(admission, entry.shared.mailbox.clone().acquire_owned())
+                .await
+            {
+                Ok(Ok(p)) => p,
+                _ => {
+                    metrics::counter!("a2a_admission_rejected_total", "agent" => agent.to_owned())
+                        .increment(1);
+                    return Err(A2aError::with_message(
+                        ErrorKind::Overloaded,
+                        format!(
+                            "agent {agent} is at capacity ({} requests); retry later",
+                            entry.shared.spec.mailbox.capacity
+                        ),
+                    )
+                    .meta("retryAfterSeconds", "1"));
+                }
+            };
         let (tx, rx) = oneshot::channel();
         if !message.task_id.is_empty() {
             let rec = self.visible_task(agent, caller, &message.task_id)?;
             if !message.context_id.is_empty() && message.context_id != rec.task.context_id {
                 return Err(A2aError::invalid_field(
                     "message.contextId",
-                    format!("does not match the context {} of task {}", rec.task.context_id, rec.task.id),
+                    format!(
+                        "does not match the context {} of task {}",
+                        rec.task.context_id, rec.task.id
+                    ),
                 ));
             }
             let state = rec.task.status.state;
             if state.is_terminal() {
                 return Err(A2aError::with_message(
                     ErrorKind::UnsupportedOperation,
-                    format!("Task {} is in a final state ({}) and accepts no more messages", rec.task.id, state.as_str()),
+                    format!(
+                        "Task {} is in a final state ({}) and accepts no more messages",
+                        rec.task.id,
+                        state.as_str()
+                    ),
                 )
                 .meta("taskId", &rec.task.id));
             }
-            let turn = Turn { kind: TurnKind::Continue { message, owner: caller.to_owned() }, permit: Some(permit), reply: Some(tx) };
-            self.route(&entry, rec.task.context_id, rec.task.id, None, TaskMsg::Turn(turn))?;
+            let turn = Turn {
+                kind: TurnKind::Continue {
+                    message: Box::new(message),
+                    owner: caller.to_owned(),
+                },
+                permit: Some(permit),
+                reply: Some(tx),
+            };
+            self.route(
+                &entry,
+                rec.task.context_id,
+                rec.task.id,
+                None,
+                TaskMsg::Turn(Box::new(turn)),
+            )?;
         } else {
-            let context_id = if message.context_id.is_empty() { uuid::Uuid::new_v4().to_string() } else { message.context_id.clone() };
+            let context_id = if message.context_id.is_empty() {
+                uuid::Uuid::new_v4().to_string()
+            } else {
+                message.context_id.clone()
+            };
             let task_id = uuid::Uuid::new_v4().to_string();
-            let (record, commit) = core::new_task(task_id.clone(), context_id.clone(), agent, caller, message);
+            let (record, commit) =
+                core::new_task(task_id.clone(), context_id.clone(), agent, caller, message);
             let ticket = match self.inner.log.commit(commit).await.map_err(internal)? {
                 Applied::Done(t) => t,
                 Applied::Duplicate(other) => {
@@ -405,47 +521,93 @@ impl Runtime {
                 }
             };
             let core = TaskCore::new(self.inner.log.clone(), record, ticket);
-            let turn = Turn { kind: TurnKind::New, permit: Some(permit), reply: Some(tx) };
-            if let Err(e) = self.route(&entry, context_id, task_id, Some(core.clone()), TaskMsg::Turn(turn)) {
+            let turn = Turn {
+                kind: TurnKind::New,
+                permit: Some(permit),
+                reply: Some(tx),
+            };
+            if let Err(e) = self.route(
+                &entry,
+                context_id,
+                task_id,
+                Some(core.clone()),
+                TaskMsg::Turn(Box::new(turn)),
+            ) {
                 let why = Message::agent(vec![Part::text(e.message.clone())]);
-                let _ = core.apply(Change::Status(TaskState::Failed, Some(why)), None).await;
+                let _ = core
+                    .apply(Change::Status(TaskState::Failed, Some(why)), None)
+                    .await;
                 return Err(e);
             }
         }
-        match rx.await.map_err(|_| internal("the task actor stopped before answering"))?? {
-            Accepted::Running { core, ticket } => self.answer(&core, ticket, immediate, history).await,
+        match rx
+            .await
+            .map_err(|_| internal("the task actor stopped before answering"))??
+        {
+            Accepted::Running { core, ticket } => {
+                self.answer(&core, ticket, immediate, history).await
+            }
             Accepted::Duplicate(other) => self.answer_existing(&other, immediate, history).await,
         }
     }
 
     /// Answers a send of a task that is running here: at once (after its first write is durable)
     /// or when it settles (after that state is durable).
-    async fn answer(&self, core: &TaskCore, ticket: u64, immediate: bool, history: Option<i32>) -> Result<SendMessageResponse, A2aError> {
+    async fn answer(
+        &self,
+        core: &TaskCore,
+        ticket: u64,
+        immediate: bool,
+        history: Option<i32>,
+    ) -> Result<SendMessageResponse, A2aError> {
         let published = if immediate {
             self.inner.log.durable(ticket).await.map_err(internal)?;
             core.latest()
         } else {
             let mut rx = core.watch();
-            let p = rx.wait_for(Published::settled).await.map_err(|_| internal("task stopped"))?.clone();
+            let p = rx
+                .wait_for(Published::settled)
+                .await
+                .map_err(|_| internal("task stopped"))?
+                .clone();
             self.inner.log.durable(p.ticket).await.map_err(internal)?;
             p
         };
-        Ok(response(&published.task, published.reply.as_deref(), history))
+        Ok(response(
+            &published.task,
+            published.reply.as_deref(),
+            history,
+        ))
     }
 
     /// Answers a repeated send with the task the first one created.
-    async fn answer_existing(&self, task_id: &str, immediate: bool, history: Option<i32>) -> Result<SendMessageResponse, A2aError> {
+    async fn answer_existing(
+        &self,
+        task_id: &str,
+        immediate: bool,
+        history: Option<i32>,
+    ) -> Result<SendMessageResponse, A2aError> {
         if let Some(core) = self.inner.live.get(task_id) {
             let ticket = core.latest().ticket;
             return self.answer(&core, ticket, immediate, history).await;
         }
-        let rec = self.inner.log.task(task_id).map_err(internal)?.ok_or_else(|| A2aError::task_not_found(task_id))?;
+        let rec = self
+            .inner
+            .log
+            .task(task_id)
+            .map_err(internal)?
+            .ok_or_else(|| A2aError::task_not_found(task_id))?;
         self.inner.log.read_committed().await.map_err(internal)?;
         Ok(response(&rec.task, rec.reply.as_ref(), history))
     }
 
     /// GetTask.
-    pub async fn get_task(&self, agent: &str, caller: &str, req: GetTaskRequest) -> Result<Task, A2aError> {
+    pub async fn get_task(
+        &self,
+        agent: &str,
+        caller: &str,
+        req: GetTaskRequest,
+    ) -> Result<Task, A2aError> {
         validate::required_id(&req.id, "id")?;
         validate::history_length(req.history_length, "historyLength")?;
         self.agent_or_err(agent)?;
@@ -456,15 +618,26 @@ impl Runtime {
     }
 
     /// ListTasks: the caller's tasks of this agent, newest status first.
-    pub async fn list_tasks(&self, agent: &str, caller: &str, req: ListTasksRequest) -> Result<ListTasksResponse, A2aError> {
+    pub async fn list_tasks(
+        &self,
+        agent: &str,
+        caller: &str,
+        req: ListTasksRequest,
+    ) -> Result<ListTasksResponse, A2aError> {
         self.agent_or_err(agent)?;
         let page_size = req.page_size.unwrap_or(50);
         if !(1..=100).contains(&page_size) {
-            return Err(A2aError::invalid_field("pageSize", format!("must be between 1 and 100, got {page_size}")));
+            return Err(A2aError::invalid_field(
+                "pageSize",
+                format!("must be between 1 and 100, got {page_size}"),
+            ));
         }
         validate::history_length(req.history_length, "historyLength")?;
         if !crate::store::page_token_is_valid(&req.page_token) {
-            return Err(A2aError::invalid_field("pageToken", "is not a token this server issued"));
+            return Err(A2aError::invalid_field(
+                "pageToken",
+                "is not a token this server issued",
+            ));
         }
         let query = TaskQuery {
             agent: agent.to_owned(),
@@ -499,27 +672,48 @@ impl Runtime {
 
     /// CancelTask: the handler's cancellation token fires; the task is CANCELED unless it reached
     /// another final state first (then TaskNotCancelable).
-    pub async fn cancel_task(&self, agent: &str, caller: &str, req: CancelTaskRequest) -> Result<Task, A2aError> {
+    pub async fn cancel_task(
+        &self,
+        agent: &str,
+        caller: &str,
+        req: CancelTaskRequest,
+    ) -> Result<Task, A2aError> {
         validate::required_id(&req.id, "id")?;
         let entry = self.agent_or_err(agent)?;
         let rec = self.visible_task(agent, caller, &req.id)?;
         if rec.task.status.state.is_terminal() {
             return Err(A2aError::with_message(
                 ErrorKind::TaskNotCancelable,
-                format!("Task {} is in a final state ({}) and cannot be canceled", rec.task.id, rec.task.status.state.as_str()),
+                format!(
+                    "Task {} is in a final state ({}) and cannot be canceled",
+                    rec.task.id,
+                    rec.task.status.state.as_str()
+                ),
             )
             .meta("taskId", &rec.task.id));
         }
         let (tx, rx) = oneshot::channel();
-        self.route(&entry, rec.task.context_id, rec.task.id, None, TaskMsg::Cancel(tx))?;
-        rx.await.map_err(|_| internal("the task actor stopped before answering"))?
+        self.route(
+            &entry,
+            rec.task.context_id,
+            rec.task.id,
+            None,
+            TaskMsg::Cancel(tx),
+        )?;
+        rx.await
+            .map_err(|_| internal("the task actor stopped before answering"))?
     }
 
     /// Stops admitting requests, waits up to `grace` for admitted ones to finish, and flushes the
     /// log. Tasks still running after `grace` are resumed or failed by the next start's recovery.
     pub async fn shutdown(&self, grace: Duration) -> Result<(), StoreError> {
         self.inner.closing.store(true, Ordering::Release);
-        let entries: Vec<Arc<AgentEntry>> = self.inner.agents.read().map(|a| a.values().cloned().collect()).unwrap_or_default();
+        let entries: Vec<Arc<AgentEntry>> = self
+            .inner
+            .agents
+            .read()
+            .map(|a| a.values().cloned().collect())
+            .unwrap_or_default();
         let drained = async {
             for e in &entries {
                 let cap = u32::try_from(e.shared.spec.mailbox.capacity).unwrap_or(u32::MAX);

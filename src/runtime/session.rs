@@ -16,7 +16,11 @@ use crate::protocol::{A2aError, ErrorKind};
 
 pub(crate) enum SessionMsg {
     /// Deliver `msg` to task `task_id`; `core` is given for a task that was just created.
-    Route { task_id: String, core: Option<Arc<TaskCore>>, msg: TaskMsg },
+    Route {
+        task_id: String,
+        core: Option<Arc<TaskCore>>,
+        msg: TaskMsg,
+    },
     /// A task actor has nothing running or queued after finishing `handled` messages.
     TaskIdle { task_id: String, handled: u64 },
 }
@@ -44,17 +48,35 @@ impl Actor for SessionActor {
     type State = SessionState;
     type Arguments = SessionArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<SessionMsg>, a: SessionArgs) -> Result<SessionState, ActorProcessingErr> {
-        Ok(SessionState { context_id: a.context_id, agent: a.agent, parent: a.parent, tasks: HashMap::new(), processed: 0 })
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<SessionMsg>,
+        a: SessionArgs,
+    ) -> Result<SessionState, ActorProcessingErr> {
+        Ok(SessionState {
+            context_id: a.context_id,
+            agent: a.agent,
+            parent: a.parent,
+            tasks: HashMap::new(),
+            processed: 0,
+        })
     }
 
-    async fn handle(&self, myself: ActorRef<SessionMsg>, msg: SessionMsg, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<SessionMsg>,
+        msg: SessionMsg,
+        st: &mut SessionState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             SessionMsg::Route { task_id, core, msg } => {
                 st.processed += 1;
                 route(&myself, st, task_id, core, msg).await;
                 if st.tasks.is_empty() {
-                    let _ = st.parent.cast(AgentMsg::SessionIdle { context_id: st.context_id.clone(), processed: st.processed });
+                    let _ = st.parent.cast(AgentMsg::SessionIdle {
+                        context_id: st.context_id.clone(),
+                        processed: st.processed,
+                    });
                 }
             }
             SessionMsg::TaskIdle { task_id, handled } => {
@@ -65,7 +87,10 @@ impl Actor for SessionActor {
                     st.tasks.remove(&task_id);
                 }
                 if st.tasks.is_empty() {
-                    let _ = st.parent.cast(AgentMsg::SessionIdle { context_id: st.context_id.clone(), processed: st.processed });
+                    let _ = st.parent.cast(AgentMsg::SessionIdle {
+                        context_id: st.context_id.clone(),
+                        processed: st.processed,
+                    });
                 }
             }
         }
@@ -74,7 +99,12 @@ impl Actor for SessionActor {
 
     /// A task actor that dies (a runtime bug, not a handler failure: those are caught) is
     /// forgotten; the session keeps serving its other tasks.
-    async fn handle_supervisor_evt(&self, _myself: ActorRef<SessionMsg>, evt: SupervisionEvent, st: &mut SessionState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<SessionMsg>,
+        evt: SupervisionEvent,
+        st: &mut SessionState,
+    ) -> Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(cell, err) = &evt {
             tracing::error!(context_id = %st.context_id, error = %err, "task actor failed");
             st.tasks.retain(|_, (a, _)| a.get_id() != cell.get_id());
@@ -86,7 +116,13 @@ impl Actor for SessionActor {
     }
 }
 
-async fn route(myself: &ActorRef<SessionMsg>, st: &mut SessionState, task_id: String, core: Option<Arc<TaskCore>>, msg: TaskMsg) {
+async fn route(
+    myself: &ActorRef<SessionMsg>,
+    st: &mut SessionState,
+    task_id: String,
+    core: Option<Arc<TaskCore>>,
+    msg: TaskMsg,
+) {
     if let Some((actor, sent)) = st.tasks.get_mut(&task_id) {
         match actor.cast(msg) {
             Ok(()) => {
@@ -106,24 +142,41 @@ async fn route(myself: &ActorRef<SessionMsg>, st: &mut SessionState, task_id: St
     spawn_and_send(myself, st, task_id, core, msg).await
 }
 
-async fn spawn_and_send(myself: &ActorRef<SessionMsg>, st: &mut SessionState, task_id: String, core: Option<Arc<TaskCore>>, msg: TaskMsg) {
+async fn spawn_and_send(
+    myself: &ActorRef<SessionMsg>,
+    st: &mut SessionState,
+    task_id: String,
+    core: Option<Arc<TaskCore>>,
+    msg: TaskMsg,
+) {
     let core = match core {
         Some(c) => c,
         None => match st.agent.log.task(&task_id) {
             Ok(Some(rec)) => TaskCore::new(st.agent.log.clone(), rec, 0),
             Ok(None) => return msg.refuse(A2aError::task_not_found(&task_id)),
-            Err(e) => return msg.refuse(A2aError::with_message(ErrorKind::Internal, e.to_string())),
+            Err(e) => {
+                return msg.refuse(A2aError::with_message(ErrorKind::Internal, e.to_string()));
+            }
         },
     };
-    let args = TaskArgs { core, agent: st.agent.clone(), session: myself.clone() };
+    let args = TaskArgs {
+        core,
+        agent: st.agent.clone(),
+        session: myself.clone(),
+    };
     match Actor::spawn_linked(None, TaskActor, args, myself.get_cell()).await {
         Ok((actor, _)) => match actor.cast(msg) {
             Ok(()) => {
                 st.tasks.insert(task_id, (actor, 1));
             }
-            Err(ractor::MessagingErr::SendErr(back)) => back.refuse(A2aError::new(ErrorKind::Internal)),
+            Err(ractor::MessagingErr::SendErr(back)) => {
+                back.refuse(A2aError::new(ErrorKind::Internal))
+            }
             Err(_) => {}
         },
-        Err(e) => msg.refuse(A2aError::with_message(ErrorKind::Internal, format!("cannot start task actor: {e}"))),
+        Err(e) => msg.refuse(A2aError::with_message(
+            ErrorKind::Internal,
+            format!("cannot start task actor: {e}"),
+        )),
     }
 }

@@ -27,11 +27,17 @@ pub(crate) struct SupervisorState {
 }
 
 impl AgentSupervisor {
-    async fn spawn_agent(myself: &ActorRef<SupervisorMsg>, st: &mut SupervisorState, entry: &Arc<AgentEntry>) -> Result<(), String> {
-        let (actor, _) = Actor::spawn_linked(None, AgentActor, entry.shared.clone(), myself.get_cell())
-            .await
-            .map_err(|e| format!("cannot start agent {}: {e}", entry.shared.spec.name))?;
-        st.by_actor.insert(actor.get_id(), entry.shared.spec.name.clone());
+    async fn spawn_agent(
+        myself: &ActorRef<SupervisorMsg>,
+        st: &mut SupervisorState,
+        entry: &Arc<AgentEntry>,
+    ) -> Result<(), String> {
+        let (actor, _) =
+            Actor::spawn_linked(None, AgentActor, entry.shared.clone(), myself.get_cell())
+                .await
+                .map_err(|e| format!("cannot start agent {}: {e}", entry.shared.spec.name))?;
+        st.by_actor
+            .insert(actor.get_id(), entry.shared.spec.name.clone());
         entry.set_actor(Some(actor));
         Ok(())
     }
@@ -42,16 +48,29 @@ impl Actor for AgentSupervisor {
     type State = SupervisorState;
     type Arguments = ();
 
-    async fn pre_start(&self, _myself: ActorRef<SupervisorMsg>, _: ()) -> Result<SupervisorState, ActorProcessingErr> {
-        Ok(SupervisorState { agents: HashMap::new(), by_actor: HashMap::new() })
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<SupervisorMsg>,
+        _: (),
+    ) -> Result<SupervisorState, ActorProcessingErr> {
+        Ok(SupervisorState {
+            agents: HashMap::new(),
+            by_actor: HashMap::new(),
+        })
     }
 
-    async fn handle(&self, myself: ActorRef<SupervisorMsg>, msg: SupervisorMsg, st: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        msg: SupervisorMsg,
+        st: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             SupervisorMsg::Start(entry, reply) => {
                 let r = Self::spawn_agent(&myself, st, &entry).await;
                 if r.is_ok() {
-                    st.agents.insert(entry.shared.spec.name.clone(), (entry, VecDeque::new()));
+                    st.agents
+                        .insert(entry.shared.spec.name.clone(), (entry, VecDeque::new()));
                 }
                 let _ = reply.send(r);
             }
@@ -67,19 +86,33 @@ impl Actor for AgentSupervisor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, myself: ActorRef<SupervisorMsg>, evt: SupervisionEvent, st: &mut SupervisorState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        evt: SupervisionEvent,
+        st: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
         let (cell, why) = match &evt {
             SupervisionEvent::ActorFailed(cell, err) => (cell, err.to_string()),
-            SupervisionEvent::ActorTerminated(cell, _, reason) => (cell, reason.clone().unwrap_or_else(|| "stopped".into())),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                (cell, reason.clone().unwrap_or_else(|| "stopped".into()))
+            }
             _ => return Ok(()),
         };
-        let Some(name) = st.by_actor.remove(&cell.get_id()) else { return Ok(()) };
-        let Some((entry, restarts)) = st.agents.get_mut(&name) else { return Ok(()) };
+        let Some(name) = st.by_actor.remove(&cell.get_id()) else {
+            return Ok(());
+        };
+        let Some((entry, restarts)) = st.agents.get_mut(&name) else {
+            return Ok(());
+        };
         entry.set_actor(None);
         let policy = &entry.shared.spec.restart;
         let now = Instant::now();
         let window = Duration::from_secs(policy.window_secs);
-        while restarts.front().is_some_and(|t| now.duration_since(*t) > window) {
+        while restarts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > window)
+        {
             restarts.pop_front();
         }
         metrics::counter!("a2a_agent_restarts_total", "agent" => name.clone()).increment(1);
@@ -89,7 +122,9 @@ impl Actor for AgentSupervisor {
             return Ok(());
         }
         restarts.push_back(now);
-        let exp = u32::try_from(restarts.len().saturating_sub(1)).unwrap_or(16).min(16);
+        let exp = u32::try_from(restarts.len().saturating_sub(1))
+            .unwrap_or(16)
+            .min(16);
         let backoff = Duration::from_millis(policy.backoff_ms.saturating_mul(1u64 << exp));
         tracing::warn!(agent = %name, reason = %why, backoff_ms = backoff.as_millis() as u64, "agent actor died; restarting");
         let me = myself.clone();

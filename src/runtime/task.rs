@@ -33,7 +33,7 @@ pub(crate) enum TurnKind {
     /// The first turn of a task whose first record is already written.
     New,
     /// A follow-up message from `owner`.
-    Continue { message: Message, owner: String },
+    Continue { message: Box<Message>, owner: String },
     /// The turn a crash interrupted, run again.
     Resume,
 }
@@ -46,7 +46,7 @@ pub(crate) struct Turn {
 }
 
 pub(crate) enum TaskMsg {
-    Turn(Turn),
+    Turn(Box<Turn>),
     Cancel(oneshot::Sender<Result<Task, A2aError>>),
     TurnDone,
 }
@@ -55,8 +55,10 @@ impl TaskMsg {
     /// Answers the sender that its message cannot be delivered.
     pub(crate) fn refuse(self, err: A2aError) {
         match self {
-            TaskMsg::Turn(Turn { reply: Some(r), .. }) => {
-                let _ = r.send(Err(err));
+            TaskMsg::Turn(turn) => {
+                if let Some(r) = turn.reply {
+                    let _ = r.send(Err(err));
+                }
             }
             TaskMsg::Cancel(r) => {
                 let _ = r.send(Err(err));
@@ -90,7 +92,11 @@ impl Actor for TaskActor {
     type State = TaskActorState;
     type Arguments = TaskArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<TaskMsg>, args: TaskArgs) -> Result<TaskActorState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<TaskMsg>,
+        args: TaskArgs,
+    ) -> Result<TaskActorState, ActorProcessingErr> {
         let live = LiveGuard::register(&args.agent.live, args.core.clone());
         Ok(TaskActorState {
             core: args.core,
@@ -103,13 +109,18 @@ impl Actor for TaskActor {
         })
     }
 
-    async fn handle(&self, myself: ActorRef<TaskMsg>, msg: TaskMsg, st: &mut TaskActorState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<TaskMsg>,
+        msg: TaskMsg,
+        st: &mut TaskActorState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             TaskMsg::Turn(turn) => {
                 if st.running.is_some() {
-                    st.queue.push_back(turn);
+                    st.queue.push_back(*turn);
                 } else {
-                    start_turn(&myself, st, turn).await;
+                    start_turn(&myself, st, *turn).await;
                 }
             }
             TaskMsg::Cancel(reply) => {
@@ -121,7 +132,9 @@ impl Actor for TaskActor {
                 st.running = None;
                 st.handled += 1;
                 while st.running.is_none() {
-                    let Some(next) = st.queue.pop_front() else { break };
+                    let Some(next) = st.queue.pop_front() else {
+                        break;
+                    };
                     start_turn(&myself, st, next).await;
                 }
                 report_if_idle(st);
@@ -133,7 +146,10 @@ impl Actor for TaskActor {
 
 fn report_if_idle(st: &TaskActorState) {
     if st.running.is_none() && st.queue.is_empty() {
-        let _ = st.session.cast(SessionMsg::TaskIdle { task_id: st.core.id.clone(), handled: st.handled });
+        let _ = st.session.cast(SessionMsg::TaskIdle {
+            task_id: st.core.id.clone(),
+            handled: st.handled,
+        });
     }
 }
 
@@ -141,17 +157,29 @@ fn refused_to_error(r: Refused, task_id: &str) -> A2aError {
     match r {
         Refused::Terminal(s) => A2aError::with_message(
             ErrorKind::UnsupportedOperation,
-            format!("Task {task_id} is in a final state ({}) and accepts no more messages", s.as_str()),
+            format!(
+                "Task {task_id} is in a final state ({}) and accepts no more messages",
+                s.as_str()
+            ),
         )
         .meta("taskId", task_id),
-        Refused::Storage(e) => A2aError::with_message(ErrorKind::Internal, format!("storage failed: {e}")),
+        Refused::Storage(e) => {
+            A2aError::with_message(ErrorKind::Internal, format!("storage failed: {e}"))
+        }
         Refused::NotAllowed(why) => A2aError::with_message(ErrorKind::InvalidParams, why),
-        Refused::Duplicate(other) => A2aError::with_message(ErrorKind::InvalidParams, format!("duplicate of a message of task {other}")),
+        Refused::Duplicate(other) => A2aError::with_message(
+            ErrorKind::InvalidParams,
+            format!("duplicate of a message of task {other}"),
+        ),
     }
 }
 
 async fn start_turn(myself: &ActorRef<TaskMsg>, st: &mut TaskActorState, turn: Turn) {
-    let Turn { kind, permit, reply } = turn;
+    let Turn {
+        kind,
+        permit,
+        reply,
+    } = turn;
     let core = st.core.clone();
     let answer = |r: Result<Accepted, A2aError>| {
         if let Some(reply) = reply {
@@ -160,12 +188,24 @@ async fn start_turn(myself: &ActorRef<TaskMsg>, st: &mut TaskActorState, turn: T
     };
     let started = match kind {
         TurnKind::New => Ok(core.latest().ticket),
-        TurnKind::Continue { message, owner } => core.apply(Change::UserMessage(message), Some(&owner)).await,
+        TurnKind::Continue { message, owner } => {
+            core.apply(Change::UserMessage(*message), Some(&owner)).await
+        }
         TurnKind::Resume => {
             let attempts = core.record().await.attempts;
             if attempts >= MAX_ATTEMPTS {
-                let why = format!("gave up after {attempts} attempts, each interrupted by a server restart");
-                let _ = core.apply(Change::Status(TaskState::Failed, Some(Message::agent(vec![Part::text(why)]))), None).await;
+                let why = format!(
+                    "gave up after {attempts} attempts, each interrupted by a server restart"
+                );
+                let _ = core
+                    .apply(
+                        Change::Status(
+                            TaskState::Failed,
+                            Some(Message::agent(vec![Part::text(why)])),
+                        ),
+                        None,
+                    )
+                    .await;
                 Err(Refused::NotAllowed("too many attempts"))
             } else {
                 core.apply(Change::Resume, None).await
@@ -208,7 +248,11 @@ async fn start_turn(myself: &ActorRef<TaskMsg>, st: &mut TaskActorState, turn: T
 }
 
 async fn cancel(st: &TaskActorState, reply: oneshot::Sender<Result<Task, A2aError>>) {
-    match st.core.apply(Change::Status(TaskState::Canceled, None), None).await {
+    match st
+        .core
+        .apply(Change::Status(TaskState::Canceled, None), None)
+        .await
+    {
         Ok(ticket) => {
             if let Some(token) = &st.running {
                 token.cancel();
@@ -227,7 +271,11 @@ async fn cancel(st: &TaskActorState, reply: oneshot::Sender<Result<Task, A2aErro
         Err(Refused::Terminal(s)) => {
             let _ = reply.send(Err(A2aError::with_message(
                 ErrorKind::TaskNotCancelable,
-                format!("Task {} is in a final state ({}) and cannot be canceled", st.core.id, s.as_str()),
+                format!(
+                    "Task {} is in a final state ({}) and cannot be canceled",
+                    st.core.id,
+                    s.as_str()
+                ),
             )
             .meta("taskId", &st.core.id)));
         }
@@ -245,7 +293,12 @@ enum Outcome {
 }
 
 /// Runs one handler turn to its end and settles the task whatever the handler did.
-async fn run_turn(agent: Arc<AgentShared>, ctx: TaskContext, permit: Option<OwnedSemaphorePermit>, actor: ActorRef<TaskMsg>) {
+async fn run_turn(
+    agent: Arc<AgentShared>,
+    ctx: TaskContext,
+    permit: Option<OwnedSemaphorePermit>,
+    actor: ActorRef<TaskMsg>,
+) {
     let core = ctx.core.clone();
     let cancel = ctx.cancel.clone();
     let _slot = agent.running.clone().acquire_owned().await;
@@ -264,11 +317,16 @@ async fn run_turn(agent: Arc<AgentShared>, ctx: TaskContext, permit: Option<Owne
             Outcome::Canceled
         }
     };
-    let fail = |text: String| Change::Status(TaskState::Failed, Some(Message::agent(vec![Part::text(text)])));
+    let fail = |text: String| {
+        Change::Status(
+            TaskState::Failed,
+            Some(Message::agent(vec![Part::text(text)])),
+        )
+    };
     let settle = match outcome {
         Outcome::Returned(Ok(())) => {
             let p = core.latest();
-            (!p.settled()).then(|| Change::Status(TaskState::Completed, None))
+            (!p.settled()).then_some(Change::Status(TaskState::Completed, None))
         }
         Outcome::Returned(Err(AgentError::TaskClosed)) | Outcome::Canceled => None,
         Outcome::Returned(Err(e)) => Some(fail(e.to_string())),
@@ -276,7 +334,10 @@ async fn run_turn(agent: Arc<AgentShared>, ctx: TaskContext, permit: Option<Owne
             tracing::warn!(task_id = %core.id, agent = %agent.spec.name, panic = %msg, "handler panicked; task failed");
             Some(fail(format!("the agent failed: {msg}")))
         }
-        Outcome::TimedOut => Some(fail(format!("the turn timed out after {} s", timeouts.turn_secs))),
+        Outcome::TimedOut => Some(fail(format!(
+            "the turn timed out after {} s",
+            timeouts.turn_secs
+        ))),
     };
     if let Some(change) = settle
         && let Err(Refused::Storage(e)) = core.apply(change, None).await
@@ -304,7 +365,10 @@ fn from_join(r: Result<Result<(), AgentError>, tokio::task::JoinError>) -> Outco
 }
 
 /// Gives a cancelled handler `grace` to return, then aborts it.
-async fn finish_within(handle: &mut tokio::task::JoinHandle<Result<(), AgentError>>, grace: std::time::Duration) {
+async fn finish_within(
+    handle: &mut tokio::task::JoinHandle<Result<(), AgentError>>,
+    grace: std::time::Duration,
+) {
     if tokio::time::timeout(grace, &mut *handle).await.is_err() {
         handle.abort();
     }

@@ -8,12 +8,17 @@
 //!
 //! | key | value |
 //! | --- | --- |
-//! | `t/{task}` | [`TaskRecord`] |
-//! | `e/{task}\0{seq: u64 BE}` | [`EventRecord`] |
-//! | `a/{task}` | agent name: the index of non-terminal tasks, read on recovery |
+//! | `t/{task}` | [`TaskRecord`]: a snapshot, rewritten only when a turn starts or settles |
+//! | `e/{task}\0{seq: u64 BE}` | [`EventRecord`]: every event, in order |
 //! | `i/{owner}\0{messageId}` | task id: idempotent sends |
-//! | `s/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: ListTasks, newest first |
-//! | `c/{context}\0{task}` | empty: tasks of a context |
+//! | `r/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: tasks not yet final |
+//! | `s/{status time: u64 BE nanos}{task}` | the same, for final tasks |
+//!
+//! A task is its snapshot plus the events after it ([`Log::task`] folds them), so emitting an
+//! artifact or a progress update writes one key. `r/` is the recovery index (only unfinished tasks,
+//! no scan of the rest); `r/` and `s/` together are ListTasks' index, newest status first.
+//! Every write costs several microseconds in sled, so the layout keeps writes per task few: an
+//! echo task writes 9 keys from submit to completion.
 
 mod records;
 mod sled_store;
@@ -89,23 +94,36 @@ fn event_prefix(task: &str) -> Vec<u8> {
 fn event_key(task: &str, seq: u64) -> Vec<u8> {
     [event_prefix(task).as_slice(), &seq.to_be_bytes()].concat()
 }
-fn active_key(task: &str) -> Vec<u8> {
-    [b"a/", task.as_bytes()].concat()
-}
 fn idem_key(owner: &str, message_id: &str) -> Vec<u8> {
     [b"i/", owner.as_bytes(), b"\0", message_id.as_bytes()].concat()
 }
-fn status_key(t: &TaskRecord) -> Vec<u8> {
-    let nanos = t.task.status.timestamp.map(Timestamp::unix_nanos).unwrap_or(0);
+
+/// The task's entry in the status index: `r/` while unfinished, `s/` once final.
+fn index_entry(t: &TaskRecord) -> (Vec<u8>, Vec<u8>) {
+    let nanos = t
+        .task
+        .status
+        .timestamp
+        .map(Timestamp::unix_nanos)
+        .unwrap_or(0);
     let nanos = u64::try_from(nanos.max(0)).unwrap_or(u64::MAX);
-    [b"s/".as_slice(), &nanos.to_be_bytes(), t.task.id.as_bytes()].concat()
-}
-fn status_value(t: &TaskRecord) -> Vec<u8> {
+    let prefix: &[u8] = if t.task.status.state.is_terminal() {
+        b"s/"
+    } else {
+        b"r/"
+    };
+    let key = [prefix, &nanos.to_be_bytes(), t.task.id.as_bytes()].concat();
     let state = u8::try_from(t.task.status.state.number()).unwrap_or(0);
-    [&[state][..], t.agent.as_bytes(), b"\0", t.owner.as_bytes(), b"\0", t.task.context_id.as_bytes()].concat()
-}
-fn context_key(context: &str, task: &str) -> Vec<u8> {
-    [b"c/", context.as_bytes(), b"\0", task.as_bytes()].concat()
+    let value = [
+        &[state][..],
+        t.agent.as_bytes(),
+        b"\0",
+        t.owner.as_bytes(),
+        b"\0",
+        t.task.context_id.as_bytes(),
+    ]
+    .concat();
+    (key, value)
 }
 
 /// A set of changes that the writer applies atomically, with an optional idempotency claim.
@@ -117,39 +135,39 @@ pub struct Commit {
 }
 
 impl Commit {
-    /// Moves a task from `prev` (none for a new task) to `next` and appends `events`
-    /// (`(seq, StreamResponse JSON)`), keeping every index in step.
-    pub fn task(prev: Option<&TaskRecord>, next: &TaskRecord, events: Vec<(u64, Vec<u8>)>) -> Self {
+    /// Moves a task from `prev` (none for a new task) to `next`, appends `events`
+    /// (`(seq, StreamResponse JSON)`) and keeps the status index in step. With `snapshot`, the
+    /// task's snapshot is rewritten too; without, readers rebuild it from the events.
+    pub fn task(
+        prev: Option<&TaskRecord>,
+        next: &TaskRecord,
+        events: Vec<(u64, Vec<u8>)>,
+        snapshot: bool,
+    ) -> Self {
         let mut ops = Vec::with_capacity(4 + events.len());
         let id = &next.task.id;
-        ops.push(Op::Put(task_key(id), next.encode()));
+        if snapshot || prev.is_none() {
+            ops.push(Op::Put(task_key(id), next.encode()));
+        }
         for (seq, json) in events {
-            ops.push(Op::Put(event_key(id, seq), EventRecord { seq, json }.encode()));
+            ops.push(Op::Put(
+                event_key(id, seq),
+                EventRecord { seq, json }.encode(),
+            ));
         }
-        let terminal = next.task.status.state.is_terminal();
-        match prev {
-            None => {
-                ops.push(Op::Put(context_key(&next.task.context_id, id), Vec::new()));
-                if !terminal {
-                    ops.push(Op::Put(active_key(id), next.agent.as_bytes().to_vec()));
-                }
+        let old = prev.filter(|p| p.reply.is_none()).map(index_entry);
+        // A bare-Message reply is hidden: the client never saw a task, so it is neither listed
+        // nor found; only a repeated send of the same messageId gets the reply again.
+        let new = next.reply.is_none().then(|| index_entry(next));
+        if old != new {
+            if let Some((k, _)) = &old
+                && new.as_ref().is_none_or(|(nk, _)| nk != k)
+            {
+                ops.push(Op::Delete(k.clone()));
             }
-            Some(p) => {
-                if terminal && !p.task.status.state.is_terminal() {
-                    ops.push(Op::Delete(active_key(id)));
-                }
-                let old = status_key(p);
-                if old != status_key(next) {
-                    ops.push(Op::Delete(old));
-                }
+            if let Some((k, v)) = new {
+                ops.push(Op::Put(k, v));
             }
-        }
-        if next.reply.is_some() {
-            // The agent answered with a bare Message: the client never saw a task, so it is
-            // neither listed nor found; only a repeated send of the same messageId gets the reply.
-            ops.push(Op::Delete(context_key(&next.task.context_id, id)));
-        } else {
-            ops.push(Op::Put(status_key(next), status_value(next)));
         }
         Self { ops, claim: None }
     }
@@ -157,7 +175,8 @@ impl Commit {
     /// Makes the commit conditional: it applies only if no task claimed `(owner, message_id)`.
     pub fn claiming(mut self, owner: &str, message_id: &str, task_id: &str) -> Self {
         let key = idem_key(owner, message_id);
-        self.ops.push(Op::Put(key.clone(), task_id.as_bytes().to_vec()));
+        self.ops
+            .push(Op::Put(key.clone(), task_id.as_bytes().to_vec()));
         self.claim = Some((key, task_id.to_owned()));
         self
     }
@@ -240,26 +259,45 @@ impl Log {
         self.writer.queue_depth()
     }
 
-    /// Reads a task.
+    /// Reads a task: its snapshot with every later event folded in.
     pub fn task(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
-        self.store.get(&task_key(id))?.map(|b| TaskRecord::decode(&b)).transpose()
+        let Some(bytes) = self.store.get(&task_key(id))? else {
+            return Ok(None);
+        };
+        let mut rec = TaskRecord::decode(&bytes)?;
+        loop {
+            let events = self.events_after(id, rec.next_seq.saturating_sub(1), 256)?;
+            if events.is_empty() {
+                return Ok(Some(rec));
+            }
+            for ev in events {
+                rec.task
+                    .apply_event(&ev.event()?)
+                    .map_err(|e| StoreError::Corrupt(format!("task {id} event {}: {e}", ev.seq)))?;
+                rec.next_seq = ev.seq + 1;
+            }
+        }
     }
 
     /// The task an earlier send of `(owner, message_id)` created, if any.
-    pub fn idempotent_task(&self, owner: &str, message_id: &str) -> Result<Option<String>, StoreError> {
+    pub fn idempotent_task(
+        &self,
+        owner: &str,
+        message_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(self
             .store
             .get(&idem_key(owner, message_id))?
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
-    /// Every task that was not terminal when last written, read through the active index.
+    /// Every task that was not final when last written, read through the `r/` index.
     pub fn active_tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.store.range(b"a/", &prefix_end(b"a/"), false) {
-            let (k, _) = kv?;
-            let id = String::from_utf8_lossy(&k[2..]).into_owned();
-            if let Some(t) = self.task(&id)? {
+        for kv in self.store.range(b"r/", &prefix_end(b"r/"), false) {
+            let (k, v) = kv?;
+            let entry = StatusEntry::parse(&k, &v)?;
+            if let Some(t) = self.task(&String::from_utf8_lossy(entry.task))? {
                 out.push(t);
             }
         }
@@ -267,7 +305,12 @@ impl Log {
     }
 
     /// Events of a task with `seq > after`, in order, at most `limit`.
-    pub fn events_after(&self, task: &str, after: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+    pub fn events_after(
+        &self,
+        task: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>, StoreError> {
         let from = event_key(task, after.saturating_add(1));
         let to = prefix_end(&event_prefix(task));
         self.store
@@ -283,12 +326,16 @@ impl Log {
     /// linear in the caller's tasks.
     pub fn list_tasks(&self, q: &TaskQuery) -> Result<TaskPage, StoreError> {
         let cursor = decode_page_token(&q.page_token)?;
-        let after_nanos = q.status_after.map(|t| u64::try_from(t.unix_nanos().max(0)).unwrap_or(u64::MAX));
+        let after_nanos = q
+            .status_after
+            .map(|t| u64::try_from(t.unix_nanos().max(0)).unwrap_or(u64::MAX));
         let mut total = 0usize;
         let mut page: Vec<Vec<u8>> = Vec::new();
         let mut last_key = Vec::new();
         let mut more = false;
-        for kv in self.store.range(b"s/", &prefix_end(b"s/"), true) {
+        let running = self.store.range(b"r/", &prefix_end(b"r/"), true);
+        let settled = self.store.range(b"s/", &prefix_end(b"s/"), true);
+        for kv in merge_desc(running, settled) {
             let (k, v) = kv?;
             let entry = StatusEntry::parse(&k, &v)?;
             if after_nanos.is_some_and(|a| entry.nanos < a) {
@@ -297,12 +344,13 @@ impl Log {
             if entry.agent != q.agent.as_bytes()
                 || entry.owner != q.owner.as_bytes()
                 || (!q.context_id.is_empty() && entry.context != q.context_id.as_bytes())
-                || q.state.is_some_and(|s| i32::from(entry.state) != s.number())
+                || q.state
+                    .is_some_and(|s| i32::from(entry.state) != s.number())
             {
                 continue;
             }
             total += 1;
-            if cursor.as_ref().is_some_and(|c| k.as_slice() >= c.as_slice()) {
+            if cursor.as_ref().is_some_and(|c| k[2..] >= c[2..]) {
                 continue; // on an earlier page
             }
             if page.len() < q.page_size {
@@ -318,9 +366,37 @@ impl Log {
                 tasks.push(t);
             }
         }
-        let next_page_token = if more { encode_page_token(&last_key) } else { String::new() };
-        Ok(TaskPage { tasks, next_page_token, total_size: total })
+        let next_page_token = if more {
+            encode_page_token(&last_key)
+        } else {
+            String::new()
+        };
+        Ok(TaskPage {
+            tasks,
+            next_page_token,
+            total_size: total,
+        })
     }
+}
+
+/// Merges two descending index scans (`r/` and `s/`) by their time-and-id suffix.
+fn merge_desc<'a>(
+    a: Entries<'a>,
+    b: Entries<'a>,
+) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a {
+    let mut a = a.peekable();
+    let mut b = b.peekable();
+    std::iter::from_fn(move || {
+        let take_a = match (a.peek(), b.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(Err(_)), _) => true,
+            (_, Some(Err(_))) => false,
+            (Some(Ok((ka, _))), Some(Ok((kb, _)))) => ka[2..] >= kb[2..],
+        };
+        if take_a { a.next() } else { b.next() }
+    })
 }
 
 /// One entry of the status index, borrowed from its key and value.
@@ -336,13 +412,24 @@ struct StatusEntry<'a> {
 impl<'a> StatusEntry<'a> {
     fn parse(k: &'a [u8], v: &'a [u8]) -> Result<Self, StoreError> {
         let corrupt = || StoreError::Corrupt("status index entry".into());
-        let nanos = u64::from_be_bytes(k.get(2..10).and_then(|s| s.try_into().ok()).ok_or_else(corrupt)?);
+        let nanos = u64::from_be_bytes(
+            k.get(2..10)
+                .and_then(|s| s.try_into().ok())
+                .ok_or_else(corrupt)?,
+        );
         let (&state, rest) = v.split_first().ok_or_else(corrupt)?;
         let mut fields = rest.splitn(3, |b| *b == 0);
         let agent = fields.next().ok_or_else(corrupt)?;
         let owner = fields.next().ok_or_else(corrupt)?;
         let context = fields.next().ok_or_else(corrupt)?;
-        Ok(Self { nanos, task: &k[10..], state, agent, owner, context })
+        Ok(Self {
+            nanos,
+            task: &k[10..],
+            state,
+            agent,
+            owner,
+            context,
+        })
     }
 }
 
@@ -358,7 +445,7 @@ fn decode_page_token(token: &str) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .ok()
-        .filter(|k| k.starts_with(b"s/") && k.len() > 10))
+        .filter(|k| (k.starts_with(b"s/") || k.starts_with(b"r/")) && k.len() > 10))
 }
 
 /// Whether a page token is one this store could have issued.

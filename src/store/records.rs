@@ -81,12 +81,18 @@ pub struct EventRecord {
 impl EventRecord {
     /// Decodes the wire bytes.
     pub fn event(&self) -> Result<StreamResponse, StoreError> {
-        serde_json::from_slice(&self.json).map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.seq)))
+        serde_json::from_slice(&self.json)
+            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.seq)))
     }
 }
 
 fn seal(kind: RecordKind, schema: u16, payload: Vec<u8>) -> Vec<u8> {
-    let env = Envelope { kind: kind as u8, schema, crc32: crc32fast::hash(&payload), payload };
+    let env = Envelope {
+        kind: kind as u8,
+        schema,
+        crc32: crc32fast::hash(&payload),
+        payload,
+    };
     // Encoding plain structs into a Vec cannot fail.
     bincode::serde::encode_to_vec(&env, config()).unwrap_or_default()
 }
@@ -95,7 +101,10 @@ fn open(bytes: &[u8], want: RecordKind) -> Result<(u16, Vec<u8>), StoreError> {
     let (env, _): (Envelope, usize) = bincode::serde::decode_from_slice(bytes, config())
         .map_err(|e| StoreError::Corrupt(format!("envelope: {e}")))?;
     if env.kind != want as u8 {
-        return Err(StoreError::Corrupt(format!("expected record kind {}, found {}", want as u8, env.kind)));
+        return Err(StoreError::Corrupt(format!(
+            "expected record kind {}, found {}",
+            want as u8, env.kind
+        )));
     }
     if crc32fast::hash(&env.payload) != env.crc32 {
         return Err(StoreError::Corrupt("checksum mismatch".into()));
@@ -118,9 +127,17 @@ impl TaskRecord {
             next_seq: self.next_seq,
             attempts: self.attempts,
             task_json: serde_json::to_vec(&self.task).unwrap_or_default(),
-            reply_json: self.reply.as_ref().and_then(|m| serde_json::to_vec(m).ok()).unwrap_or_default(),
+            reply_json: self
+                .reply
+                .as_ref()
+                .and_then(|m| serde_json::to_vec(m).ok())
+                .unwrap_or_default(),
         };
-        seal(RecordKind::Task, 1, bincode::serde::encode_to_vec(&v1, config()).unwrap_or_default())
+        seal(
+            RecordKind::Task,
+            1,
+            bincode::serde::encode_to_vec(&v1, config()).unwrap_or_default(),
+        )
     }
 
     /// Decodes any known schema.
@@ -138,9 +155,18 @@ impl TaskRecord {
                             .map_err(|e| StoreError::Corrupt(format!("reply json: {e}")))?,
                     )
                 };
-                Ok(Self { task, agent: v1.agent, owner: v1.owner, next_seq: v1.next_seq, attempts: v1.attempts, reply })
+                Ok(Self {
+                    task,
+                    agent: v1.agent,
+                    owner: v1.owner,
+                    next_seq: v1.next_seq,
+                    attempts: v1.attempts,
+                    reply,
+                })
             }
-            (v, _) => Err(StoreError::Corrupt(format!("unknown task record schema {v}"))),
+            (v, _) => Err(StoreError::Corrupt(format!(
+                "unknown task record schema {v}"
+            ))),
         }
     }
 }
@@ -148,8 +174,15 @@ impl TaskRecord {
 impl EventRecord {
     /// Encodes as the newest schema.
     pub fn encode(&self) -> Vec<u8> {
-        let v1 = EventRecordV1 { seq: self.seq, json: self.json.clone() };
-        seal(RecordKind::Event, 1, bincode::serde::encode_to_vec(&v1, config()).unwrap_or_default())
+        let v1 = EventRecordV1 {
+            seq: self.seq,
+            json: self.json.clone(),
+        };
+        seal(
+            RecordKind::Event,
+            1,
+            bincode::serde::encode_to_vec(&v1, config()).unwrap_or_default(),
+        )
     }
 
     /// Decodes any known schema.
@@ -157,9 +190,14 @@ impl EventRecord {
         match open(bytes, RecordKind::Event)? {
             (1, payload) => {
                 let v1: EventRecordV1 = decode(&payload, "event record v1")?;
-                Ok(Self { seq: v1.seq, json: v1.json })
+                Ok(Self {
+                    seq: v1.seq,
+                    json: v1.json,
+                })
             }
-            (v, _) => Err(StoreError::Corrupt(format!("unknown event record schema {v}"))),
+            (v, _) => Err(StoreError::Corrupt(format!(
+                "unknown event record schema {v}"
+            ))),
         }
     }
 }
@@ -215,7 +253,10 @@ mod tests {
         let mut bytes = sample_task().encode();
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
-        assert!(matches!(TaskRecord::decode(&bytes), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            TaskRecord::decode(&bytes),
+            Err(StoreError::Corrupt(_))
+        ));
         assert!(TaskRecord::decode(&[1, 2, 3]).is_err());
         assert!(EventRecord::decode(&sample_task().encode()).is_err());
     }

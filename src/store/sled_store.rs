@@ -18,10 +18,12 @@ impl SledStore {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(128 << 20)
-            .mode(sled::Mode::HighThroughput)
+            .mode(sled::Mode::LowSpace)
             .flush_every_ms(flush_every_ms)
             .open()
-            .map_err(|e| StoreError::Io(format!("cannot open data directory {}: {e}", dir.display())))?;
+            .map_err(|e| {
+                StoreError::Io(format!("cannot open data directory {}: {e}", dir.display()))
+            })?;
         let tree = db.open_tree("a2a").map_err(io)?;
         Ok(Self { db, tree })
     }
@@ -44,7 +46,11 @@ impl Store for SledStore {
         let map = |kv: sled::Result<(sled::IVec, sled::IVec)>| {
             kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(io)
         };
-        if reverse { Box::new(iter.rev().map(map)) } else { Box::new(iter.map(map)) }
+        if reverse {
+            Box::new(iter.rev().map(map))
+        } else {
+            Box::new(iter.map(map))
+        }
     }
 
     fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError> {

@@ -64,7 +64,10 @@ pub(crate) struct StoreWriter {
 impl StoreWriter {
     pub(crate) fn spawn(store: Arc<dyn Store>, durability: Durability, capacity: usize) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let (frontier_tx, frontier) = watch::channel(Frontier { durable: 0, failed: false });
+        let (frontier_tx, frontier) = watch::channel(Frontier {
+            durable: 0,
+            failed: false,
+        });
         let shared = Arc::new(Shared {
             applied: AtomicU64::new(0),
             wake: Notify::new(),
@@ -75,12 +78,19 @@ impl StoreWriter {
         if durability == Durability::Fsync {
             tokio::spawn(flush_loop(store, shared.clone()));
         }
-        Self { tx, frontier, shared }
+        Self {
+            tx,
+            frontier,
+            shared,
+        }
     }
 
     pub(crate) async fn commit(&self, commit: Commit) -> Result<Applied, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Request { commit, reply }).await.map_err(|_| StoreError::Closed)?;
+        self.tx
+            .send(Request { commit, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -89,8 +99,15 @@ impl StoreWriter {
             return Ok(());
         }
         let mut rx = self.frontier.clone();
-        let f = *rx.wait_for(|f| f.durable >= ticket || f.failed).await.map_err(|_| StoreError::Closed)?;
-        if f.durable >= ticket { Ok(()) } else { Err(StoreError::Io("flush failed; see the server log".into())) }
+        let f = *rx
+            .wait_for(|f| f.durable >= ticket || f.failed)
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        if f.durable >= ticket {
+            Ok(())
+        } else {
+            Err(StoreError::Io("flush failed; see the server log".into()))
+        }
     }
 
     /// The newest applied batch: waiting for it to be durable makes a read "read committed".
@@ -119,6 +136,15 @@ async fn write_loop(
     let mut buf = Vec::with_capacity(MAX_BATCH);
     let mut ticket = 0u64;
     while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
+        // Group commit: give committers that are about to write a moment to join this batch.
+        for _ in 0..16 {
+            tokio::task::yield_now().await;
+            if buf.len() >= MAX_BATCH || rx.is_empty() {
+                break;
+            }
+            let room = MAX_BATCH - buf.len();
+            rx.recv_many(&mut buf, room).await;
+        }
         let mut ops = Vec::new();
         let mut claimed: HashMap<Vec<u8>, String> = HashMap::new();
         let mut waiting = Vec::with_capacity(buf.len());
@@ -134,15 +160,11 @@ async fn write_loop(
                         }
                     },
                 };
-                match owner {
-                    Some(other) if other != *task => {
-                        let _ = reply.send(Ok(Applied::Duplicate(other)));
-                        continue;
-                    }
-                    _ => {
-                        claimed.insert(key.clone(), task.clone());
-                    }
+                if let Some(other) = owner {
+                    let _ = reply.send(Ok(Applied::Duplicate(other)));
+                    continue;
                 }
+                claimed.insert(key.clone(), task.clone());
             }
             ops.extend(commit.ops);
             waiting.push(reply);
@@ -185,7 +207,8 @@ async fn flush_loop(store: Arc<dyn Store>, shared: Arc<Shared>) {
                 Ok(()) => {
                     flushed = target;
                     shared.frontier.send_modify(|f| f.durable = target);
-                    metrics::histogram!("a2a_store_flush_seconds").record(started.elapsed().as_secs_f64());
+                    metrics::histogram!("a2a_store_flush_seconds")
+                        .record(started.elapsed().as_secs_f64());
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "store flush failed; acknowledgements stop");

@@ -10,7 +10,10 @@ pub fn agent_card(spec: &AgentSpec, url: &str) -> AgentCard {
             id: spec.name.clone(),
             name: spec.name.clone(),
             description: spec.description.clone(),
-            tags: vec![spec.kind.clone()].into_iter().filter(|k| !k.is_empty()).collect(),
+            tags: vec![spec.kind.clone()]
+                .into_iter()
+                .filter(|k| !k.is_empty())
+                .collect(),
             ..AgentSkill::default()
         }]
     } else {

@@ -36,7 +36,11 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 10 << 20, public_url: None, card_max_age_secs: 300 }
+        Self {
+            max_body_bytes: 10 << 20,
+            public_url: None,
+            card_max_age_secs: 300,
+        }
     }
 }
 
@@ -52,22 +56,37 @@ struct AppState {
 /// `default = true`, else the first by name.
 pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
     let agents = runtime.agents();
-    let default_agent = agents.iter().find(|a| a.default).or(agents.first()).map(|a| a.name.clone());
+    let default_agent = agents
+        .iter()
+        .find(|a| a.default)
+        .or(agents.first())
+        .map(|a| a.name.clone());
     // Second precision: Last-Modified and If-Modified-Since have no fractions.
     let now = Timestamp::now().unix_nanos();
     let started = Timestamp::from_unix_nanos(now - now % 1_000_000_000);
-    let state = Arc::new(AppState { runtime, config, default_agent, started });
+    let state = Arc::new(AppState {
+        runtime,
+        config,
+        default_agent,
+        started,
+    });
     Router::new()
         .route("/", post(default_rpc))
         .route("/.well-known/agent-card.json", get(default_card))
         .route("/agents/{name}", post(agent_rpc))
-        .route("/agents/{name}/.well-known/agent-card.json", get(named_card))
+        .route(
+            "/agents/{name}/.well-known/agent-card.json",
+            get(named_card),
+        )
         .with_state(state)
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = (status, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -75,18 +94,32 @@ fn rpc_error(status: StatusCode, e: &A2aError) -> Response {
     json_response(status, envelope::error(&serde_json::Value::Null, e))
 }
 
-async fn default_rpc(State(st): State<Arc<AppState>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn default_rpc(
+    State(st): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match st.default_agent.clone() {
         Some(name) => rpc(&st, &name, &uri, &headers, body).await,
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-async fn agent_rpc(State(st): State<Arc<AppState>>, Path(name): Path<String>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn agent_rpc(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     if st.runtime.agent(&name).is_none() {
         return rpc_error(
             StatusCode::NOT_FOUND,
-            &A2aError::with_message(ErrorKind::InvalidRequest, format!("no agent named {name:?} on this server")),
+            &A2aError::with_message(
+                ErrorKind::InvalidRequest,
+                format!("no agent named {name:?} on this server"),
+            ),
         );
     }
     rpc(&st, &name, &uri, &headers, body).await
@@ -97,21 +130,32 @@ fn requested_version<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a str
     if let Some(v) = headers.get(VERSION_HEADER) {
         return Some(v.to_str().unwrap_or("invalid"));
     }
-    uri.query()?
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("A2A-Version=").or_else(|| kv.strip_prefix("a2a-version=")))
+    uri.query()?.split('&').find_map(|kv| {
+        kv.strip_prefix("A2A-Version=")
+            .or_else(|| kv.strip_prefix("a2a-version="))
+    })
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return true };
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return true;
+    };
     let Ok(ct) = ct.to_str() else { return false };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json" || essence == "application/a2a+json"
 }
 
 async fn rpc(st: &AppState, agent: &str, uri: &Uri, headers: &HeaderMap, body: Body) -> Response {
     if !is_json(headers) {
-        let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("?");
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("?");
         return rpc_error(
             StatusCode::OK,
             &A2aError::with_message(
@@ -129,7 +173,8 @@ async fn rpc(st: &AppState, agent: &str, uri: &Uri, headers: &HeaderMap, body: B
     match reply.error {
         Some(ErrorKind::Overloaded) => {
             let mut r = json_response(StatusCode::TOO_MANY_REQUESTS, reply.body);
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             r
         }
         _ => json_response(StatusCode::OK, reply.body),
@@ -137,11 +182,18 @@ async fn rpc(st: &AppState, agent: &str, uri: &Uri, headers: &HeaderMap, body: B
 }
 
 /// Reads the body, refusing (413) one larger than `limit` without buffering more than `limit`.
-async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<bytes::Bytes, Response> {
+async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<bytes::Bytes, Response> {
     let too_large = || {
         rpc_error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            &A2aError::with_message(ErrorKind::InvalidRequest, format!("Payload too large: the limit is {limit} bytes")),
+            &A2aError::with_message(
+                ErrorKind::InvalidRequest,
+                format!("Payload too large: the limit is {limit} bytes"),
+            ),
         )
     };
     let declared = headers
@@ -156,7 +208,10 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<b
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Err(e) => Err(rpc_error(
             StatusCode::BAD_REQUEST,
-            &A2aError::with_message(ErrorKind::InvalidRequest, format!("cannot read the request body: {e}")),
+            &A2aError::with_message(
+                ErrorKind::InvalidRequest,
+                format!("cannot read the request body: {e}"),
+            ),
         )),
     }
 }
@@ -168,24 +223,40 @@ async fn default_card(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Re
     }
 }
 
-async fn named_card(State(st): State<Arc<AppState>>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+async fn named_card(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     card(&st, &name, &format!("/agents/{name}"), &headers)
 }
 
 fn card(st: &AppState, name: &str, path: &str, headers: &HeaderMap) -> Response {
-    let Some(spec) = st.runtime.agent(name) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(spec) = st.runtime.agent(name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     let base = match &st.config.public_url {
         Some(u) => u.trim_end_matches('/').to_owned(),
         None => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
             format!("http://{host}")
         }
     };
-    let url = if path.is_empty() { format!("{base}/") } else { format!("{base}{path}") };
+    let url = if path.is_empty() {
+        format!("{base}/")
+    } else {
+        format!("{base}{path}")
+    };
     let body = serde_json::to_vec(&agent_card(&spec, &url)).unwrap_or_default();
     let etag = format!("\"{:08x}-{:x}\"", crc32fast::hash(&body), body.len());
     let last_modified = st.started.http_date();
-    let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(inm) => inm.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
@@ -193,10 +264,18 @@ fn card(st: &AppState, name: &str, path: &str, headers: &HeaderMap) -> Response 
             .and_then(Timestamp::parse_http_date)
             .is_some_and(|since| since >= st.started),
     };
-    let mut resp = if not_modified { StatusCode::NOT_MODIFIED.into_response() } else { json_response(StatusCode::OK, body) };
+    let mut resp = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        json_response(StatusCode::OK, body)
+    };
     let h = resp.headers_mut();
     let cache = format!("public, max-age={}", st.config.card_max_age_secs);
-    for (k, v) in [(header::CACHE_CONTROL, cache), (header::ETAG, etag), (header::LAST_MODIFIED, last_modified)] {
+    for (k, v) in [
+        (header::CACHE_CONTROL, cache),
+        (header::ETAG, etag),
+        (header::LAST_MODIFIED, last_modified),
+    ] {
         if let Ok(v) = HeaderValue::from_str(&v) {
             h.insert(k, v);
         }

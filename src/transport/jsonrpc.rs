@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use crate::Runtime;
 use crate::protocol::{
-    A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTasksRequest, SendMessageRequest, jsonrpc, negotiate,
+    A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTasksRequest, SendMessageRequest,
+    jsonrpc, negotiate,
 };
 
 /// The outcome of one call: the response body, and the error if it failed (for the HTTP status).
@@ -15,12 +16,21 @@ pub(crate) struct Reply {
 
 impl Reply {
     fn err(id: &Value, e: &A2aError) -> Self {
-        Self { body: jsonrpc::error(id, e), error: Some(e.kind) }
+        Self {
+            body: jsonrpc::error(id, e),
+            error: Some(e.kind),
+        }
     }
 }
 
 /// Handles a JSON-RPC request body addressed to `agent`.
-pub(crate) async fn call(runtime: &Runtime, agent: &str, caller: &str, version: Option<&str>, body: &[u8]) -> Reply {
+pub(crate) async fn call(
+    runtime: &Runtime,
+    agent: &str,
+    caller: &str,
+    version: Option<&str>,
+    body: &[u8],
+) -> Reply {
     let req = match jsonrpc::parse_request(body) {
         Ok(r) => r,
         Err((id, e)) => return Reply::err(&id, &e),
@@ -79,7 +89,10 @@ async fn dispatch(
             ErrorKind::UnsupportedOperation,
             "GetExtendedAgentCard: this agent does not declare capabilities.extendedAgentCard",
         )),
-        other => Err(A2aError::with_message(ErrorKind::MethodNotFound, format!("Method not found: {other}"))
-            .meta("method", other)),
+        other => Err(A2aError::with_message(
+            ErrorKind::MethodNotFound,
+            format!("Method not found: {other}"),
+        )
+        .meta("method", other)),
     }
 }
