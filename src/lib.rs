@@ -12,5 +12,6 @@ pub mod transport;
 pub use config::AgentSpec;
 pub use runtime::{
     Agent, AgentError, RecoveryReport, Runtime, RuntimeConfig, RuntimeError, TaskContext,
+    text_artifact,
 };
 pub use store::Durability;

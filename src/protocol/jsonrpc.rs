@@ -94,7 +94,17 @@ pub fn parse_params<T: DeserializeOwned + Default>(
     };
     let de = &mut serde_json::Deserializer::from_str(raw.get());
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        if e.inner().to_string().contains("recursion limit") {
+            return A2aError::with_message(
+                ErrorKind::InvalidRequest,
+                "JSON nested too deeply (the limit is 128 levels)",
+            );
+        }
+        let mut path = e.path().to_string();
+        if path.len() > 200 {
+            path.truncate(200);
+            path.push('…');
+        }
         let field = if path == "." {
             "params".to_owned()
         } else {

@@ -580,25 +580,33 @@ impl Runtime {
         ))
     }
 
-    /// Answers a repeated send with the task the first one created.
+    /// Answers a repeated send with the task the first one created: like the first send would
+    /// have, waiting (when blocking) until that task settles.
     async fn answer_existing(
         &self,
         task_id: &str,
         immediate: bool,
         history: Option<i32>,
     ) -> Result<SendMessageResponse, A2aError> {
-        if let Some(core) = self.inner.live.get(task_id) {
-            let ticket = core.latest().ticket;
-            return self.answer(&core, ticket, immediate, history).await;
+        loop {
+            if let Some(core) = self.inner.live.get(task_id) {
+                let ticket = core.latest().ticket;
+                return self.answer(&core, ticket, immediate, history).await;
+            }
+            let rec = self
+                .inner
+                .log
+                .task(task_id)
+                .map_err(internal)?
+                .ok_or_else(|| A2aError::task_not_found(task_id))?;
+            let state = rec.task.status.state;
+            if immediate || rec.reply.is_some() || state.is_terminal() || state.is_interrupted() {
+                self.inner.log.read_committed().await.map_err(internal)?;
+                return Ok(response(&rec.task, rec.reply.as_ref(), history));
+            }
+            // The original send is between its first write and its task actor: look again soon.
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let rec = self
-            .inner
-            .log
-            .task(task_id)
-            .map_err(internal)?
-            .ok_or_else(|| A2aError::task_not_found(task_id))?;
-        self.inner.log.read_committed().await.map_err(internal)?;
-        Ok(response(&rec.task, rec.reply.as_ref(), history))
     }
 
     /// GetTask.

@@ -33,7 +33,10 @@ pub(crate) enum TurnKind {
     /// The first turn of a task whose first record is already written.
     New,
     /// A follow-up message from `owner`.
-    Continue { message: Box<Message>, owner: String },
+    Continue {
+        message: Box<Message>,
+        owner: String,
+    },
     /// The turn a crash interrupted, run again.
     Resume,
 }
@@ -189,7 +192,8 @@ async fn start_turn(myself: &ActorRef<TaskMsg>, st: &mut TaskActorState, turn: T
     let started = match kind {
         TurnKind::New => Ok(core.latest().ticket),
         TurnKind::Continue { message, owner } => {
-            core.apply(Change::UserMessage(*message), Some(&owner)).await
+            core.apply(Change::UserMessage(*message), Some(&owner))
+                .await
         }
         TurnKind::Resume => {
             let attempts = core.record().await.attempts;

@@ -1,0 +1,243 @@
+//! Test helpers: a real server on 127.0.0.1:0 over a real sled log in a temp dir, a JSON-RPC
+//! client, a scripted agent, and `eventually` for waiting on conditions with a deadline.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use a2a_runtime::agents::Echo;
+use a2a_runtime::transport::{HttpConfig, router};
+use a2a_runtime::{
+    Agent, AgentError, AgentSpec, Runtime, RuntimeConfig, TaskContext, text_artifact,
+};
+use serde_json::{Value, json};
+
+pub struct TestServer {
+    pub url: String,
+    pub runtime: Runtime,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// A server whose agents `setup` adds.
+    pub async fn start<F, Fut>(setup: F) -> Self
+    where
+        F: FnOnce(Runtime) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        Self::start_with(HttpConfig::default(), setup).await
+    }
+
+    pub async fn start_with<F, Fut>(http: HttpConfig, setup: F) -> Self
+    where
+        F: FnOnce(Runtime) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = Runtime::open(RuntimeConfig::new(dir.path()))
+            .await
+            .expect("runtime opens");
+        setup(runtime.clone()).await;
+        runtime.recover().await.expect("recovery");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = router(runtime.clone(), http);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            url: format!("http://{addr}"),
+            runtime,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// A server with the built-in echo agent as default.
+    pub async fn echo() -> Self {
+        Self::start(|rt| async move {
+            let mut spec = AgentSpec::new("echo");
+            spec.default = true;
+            rt.add_agent(spec, Echo::default()).await.expect("echo");
+        })
+        .await
+    }
+
+    /// Calls `method` on the default agent and returns the whole JSON-RPC response.
+    pub async fn rpc(&self, method: &str, params: Value) -> Value {
+        self.rpc_at("/", method, params).await
+    }
+
+    pub async fn rpc_at(&self, path: &str, method: &str, params: Value) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("A2A-Version", "1.0")
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200, "JSON-RPC answers 200");
+        resp.json().await.expect("JSON body")
+    }
+
+    /// Sends raw bytes with the given headers; returns status, headers and body text.
+    pub async fn raw(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = self.client.post(format!("{}{path}", self.url)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.text().await.expect("body"))
+    }
+
+    /// SendMessage with a fresh messageId; returns the `result`.
+    pub async fn send(&self, text: &str) -> Value {
+        self.send_msg(
+            json!({"messageId": uuid(), "role": "ROLE_USER", "parts": [{"text": text}]}),
+            json!({}),
+        )
+        .await
+    }
+
+    pub async fn send_msg(&self, message: Value, configuration: Value) -> Value {
+        let r = self
+            .rpc(
+                "SendMessage",
+                json!({"message": message, "configuration": configuration}),
+            )
+            .await;
+        r.get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("SendMessage failed: {r}"))
+    }
+
+    pub async fn get_task(&self, id: &str) -> Value {
+        let r = self.rpc("GetTask", json!({"id": id})).await;
+        r.get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("GetTask failed: {r}"))
+    }
+}
+
+pub fn uuid() -> String {
+    format!("m-{}", ::uuid::Uuid::new_v4())
+}
+
+/// The JSON-RPC error code of a response.
+pub fn code(resp: &Value) -> i64 {
+    resp["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an error, got {resp}"))
+}
+
+pub fn state(task: &Value) -> &str {
+    task["status"]["state"].as_str().unwrap_or("")
+}
+
+/// Polls `cond` every 10 ms until it holds or `deadline` passes.
+pub async fn eventually<F, Fut>(deadline: Duration, mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let end = tokio::time::Instant::now() + deadline;
+    loop {
+        if cond().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > end {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// An agent whose behaviour is chosen by the message text, and that counts what it does.
+#[derive(Default, Clone)]
+pub struct Scripted {
+    /// Handler runs per messageId.
+    pub runs: Arc<Mutex<HashMap<String, usize>>>,
+    /// Cancellations the handler observed.
+    pub cancels_seen: Arc<AtomicUsize>,
+}
+
+impl Scripted {
+    pub fn runs_of(&self, message_id: &str) -> usize {
+        self.runs
+            .lock()
+            .unwrap()
+            .get(message_id)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl Agent for Scripted {
+    async fn on_message(&self, ctx: TaskContext) -> Result<(), AgentError> {
+        *self
+            .runs
+            .lock()
+            .unwrap()
+            .entry(ctx.message().message_id.clone())
+            .or_default() += 1;
+        let text = ctx.text();
+        match text.split(':').next().unwrap_or("") {
+            "input" => ctx.input_required("what next?").await,
+            "panic" => panic!("boom in handler"),
+            "fail" => Err("it broke".into()),
+            "reply" => ctx.reply_text("direct answer").await,
+            "slow" => {
+                let ms: u64 = text
+                    .split(':')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(300);
+                ctx.working("working slowly").await?;
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(ms)) => {}
+                    () = ctx.cancelled() => {
+                        self.cancels_seen.fetch_add(1, Ordering::SeqCst);
+                        return Ok(());
+                    }
+                }
+                ctx.complete_with_artifacts(vec![text_artifact("slow", "done")])
+                    .await
+            }
+            "silent" => Ok(()),
+            _ => {
+                let history = ctx.task().history.len();
+                ctx.artifact_text("echo", format!("{text} (turn with {history} messages)"))
+                    .await?;
+                ctx.complete().await
+            }
+        }
+    }
+}
+
+/// A server whose default agent is `Scripted`, with `spec` tweaks applied.
+pub async fn scripted(tweak: impl FnOnce(&mut AgentSpec)) -> (TestServer, Scripted) {
+    let agent = Scripted::default();
+    let a = agent.clone();
+    let server = TestServer::start(|rt| async move {
+        let mut spec = AgentSpec::new("scripted");
+        spec.default = true;
+        tweak(&mut spec);
+        rt.add_agent(spec, a).await.expect("scripted agent");
+    })
+    .await;
+    (server, agent)
+}

@@ -1,0 +1,9 @@
+//! Integration tests over real HTTP on 127.0.0.1 and a real sled log in a temp dir.
+
+mod common;
+mod jsonrpc_errors;
+mod malformed;
+mod methods;
+mod multiturn;
+mod overload;
+mod supervision;
