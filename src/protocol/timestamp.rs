@@ -13,9 +13,11 @@ use time::{
 pub struct Timestamp(i128);
 
 impl Timestamp {
-    /// The current time.
+    /// The current time, in whole milliseconds: the precision the wire form carries, so a
+    /// timestamp read back from JSON equals the one written (the log's indexes rely on it).
     pub fn now() -> Self {
-        Self(OffsetDateTime::now_utc().unix_timestamp_nanos())
+        let n = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        Self(n - n.rem_euclid(1_000_000))
     }
 
     /// Nanoseconds since the Unix epoch.
@@ -103,6 +105,12 @@ mod tests {
         let t = Timestamp::parse("2025-11-09T10:30:00.123456789Z").unwrap();
         assert_eq!(t.to_string(), "2025-11-09T10:30:00.123Z");
         assert!(Timestamp::parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn now_survives_a_json_round_trip() {
+        let t = Timestamp::now();
+        assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
     }
 
     #[test]

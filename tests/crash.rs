@@ -1,0 +1,358 @@
+//! The real `a2a` binary, killed with SIGKILL under load and restarted on the same data
+//! directory; stopped with SIGTERM; refused a bad configuration.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    /// Starts `a2a serve` on a free port and waits for it to print where it listens.
+    fn start(data: &Path, actors: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_a2a"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--grace-secs", "5"])
+            .arg("--data")
+            .arg(data)
+            .arg("--actors")
+            .arg(actors)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("a2a starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("a2a printed its address")
+                .expect("line");
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                break format!("http://{}", rest.split_whitespace().next().unwrap());
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn manifest(dir: &Path, name: &str, delay_ms: u64, on_restart: &str) {
+    let text = format!(
+        "name = \"{name}\"\nkind = \"echo\"\n[settings]\ndelay_ms = {delay_ms}\n[mailbox]\ncapacity = 1024\nconcurrency = 512\n[recovery]\non_restart = \"{on_restart}\"\n"
+    );
+    std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
+}
+
+async fn rpc(
+    client: &reqwest::Client,
+    url: &str,
+    method: &str,
+    params: Value,
+) -> Result<Value, reqwest::Error> {
+    client
+        .post(url)
+        .header("A2A-Version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .await?
+        .json()
+        .await
+}
+
+async fn all_tasks(client: &reqwest::Client, url: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let r = rpc(
+            client,
+            url,
+            "ListTasks",
+            json!({"pageSize": 100, "pageToken": token}),
+        )
+        .await
+        .unwrap();
+        out.extend(r["result"]["tasks"].as_array().unwrap().iter().cloned());
+        token = r["result"]["nextPageToken"].as_str().unwrap().to_owned();
+        if token.is_empty() {
+            return out;
+        }
+    }
+}
+
+fn state(t: &Value) -> &str {
+    t["status"]["state"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_loses_no_acknowledged_task() {
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    manifest(actors.path(), "resumer", 300, "resume");
+    manifest(actors.path(), "failer", 300, "fail");
+    let server = Server::start(data.path(), actors.path());
+    let client = reqwest::Client::new();
+
+    // 240 blocking sends, started over ~700 ms, each taking 300 ms: when the kill comes some are
+    // answered, some in flight, some not yet sent.
+    let mut calls = Vec::new();
+    for i in 0..240u64 {
+        let agent = if i % 2 == 0 { "resumer" } else { "failer" };
+        let url = format!("{}/agents/{agent}", server.url);
+        let client = client.clone();
+        let message_id = format!("crash-{i}");
+        calls.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(i * 3)).await;
+            let params = json!({"message": {"messageId": message_id, "role": "ROLE_USER", "parts": [{"text": format!("n{i}")}]}});
+            let r = rpc(&client, &url, "SendMessage", params).await;
+            (agent, message_id, r.ok().and_then(|v| v.get("result").cloned()))
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    let mut server = server;
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let mut answered: HashMap<String, (&str, Value)> = HashMap::new();
+    let mut unanswered = Vec::new();
+    for c in calls {
+        let (agent, id, result) = c.await.unwrap();
+        match result {
+            Some(r) => {
+                answered.insert(id, (agent, r["task"].clone()));
+            }
+            None => unanswered.push((agent, id)),
+        }
+    }
+    assert!(
+        answered.len() >= 10,
+        "some sends were answered before the kill ({})",
+        answered.len()
+    );
+    assert!(
+        unanswered.len() >= 10,
+        "some were cut off by the kill ({})",
+        unanswered.len()
+    );
+    drop(server);
+
+    let server = Server::start(data.path(), actors.path());
+    // every acknowledged task is there, as it was acknowledged
+    for (id, (agent, task)) in &answered {
+        let url = format!("{}/agents/{agent}", server.url);
+        let got = rpc(&client, &url, "GetTask", json!({"id": task["id"]}))
+            .await
+            .unwrap();
+        assert_eq!(
+            got["result"]["status"]["state"], task["status"]["state"],
+            "{id}: {got}"
+        );
+        assert_eq!(got["result"]["artifacts"], task["artifacts"], "{id}");
+    }
+    // interrupted tasks end as configured: resumed ones complete, the others fail
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut resumed, mut failed) = (0, 0);
+    for agent in ["resumer", "failer"] {
+        let url = format!("{}/agents/{agent}", server.url);
+        let tasks = loop {
+            let tasks = all_tasks(&client, &url).await;
+            if tasks
+                .iter()
+                .all(|t| matches!(state(t), "TASK_STATE_COMPLETED" | "TASK_STATE_FAILED"))
+                || Instant::now() > deadline
+            {
+                break tasks;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let mut per_message: HashMap<String, usize> = HashMap::new();
+        for t in &tasks {
+            *per_message
+                .entry(t["history"][0]["messageId"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+            match (agent, state(t)) {
+                ("resumer", "TASK_STATE_COMPLETED") | ("failer", "TASK_STATE_COMPLETED") => {}
+                ("failer", "TASK_STATE_FAILED") => {
+                    failed += 1;
+                    assert!(
+                        t["status"]["message"]["parts"][0]["text"]
+                            .as_str()
+                            .unwrap()
+                            .contains("restarted")
+                    );
+                }
+                other => panic!("{agent}: task left in {other:?}: {t}"),
+            }
+            let id = t["history"][0]["messageId"].as_str().unwrap();
+            if agent == "resumer" && !answered.contains_key(id) {
+                resumed += 1;
+            }
+        }
+        let dups: Vec<_> = per_message.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            dups.is_empty(),
+            "no messageId made two tasks: {dups:?} of {}",
+            tasks.len()
+        );
+    }
+    assert!(
+        resumed > 0,
+        "some interrupted tasks were resumed to completion"
+    );
+    assert!(
+        failed > 0,
+        "some interrupted tasks were failed as configured"
+    );
+
+    // retrying every send (a client whose call was cut off) creates nothing twice
+    let retries = unanswered.iter().map(|(agent, id)| {
+        let url = format!("{}/agents/{agent}", server.url);
+        let params = json!({"message": {"messageId": id, "role": "ROLE_USER", "parts": [{"text": "retry"}]}});
+        let client = client.clone();
+        async move { rpc(&client, &url, "SendMessage", params).await.unwrap() }
+    });
+    for r in futures_util::future::join_all(retries).await {
+        assert!(r["result"]["task"]["id"].is_string(), "{r}");
+    }
+    for agent in ["resumer", "failer"] {
+        let url = format!("{}/agents/{agent}", server.url);
+        let tasks = all_tasks(&client, &url).await;
+        let mut ids: Vec<&str> = tasks
+            .iter()
+            .map(|t| t["history"][0]["messageId"].as_str().unwrap())
+            .collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            n,
+            "{agent}: one task per messageId after retries"
+        );
+        assert_eq!(n, 120, "{agent}: every send has exactly one task");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_running_tasks_finish_then_exits_zero() {
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    manifest(actors.path(), "slow", 500, "resume");
+    let mut server = Server::start(data.path(), actors.path());
+    let client = reqwest::Client::new();
+    let url = format!("{}/agents/slow", server.url);
+    let call = tokio::spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let params = json!({"message": {"messageId": "term-1", "role": "ROLE_USER", "parts": [{"text": "bye"}]}});
+            rpc(&client, &url, "SendMessage", params).await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let pid = i32::try_from(server.child.id()).unwrap();
+    // SAFETY-free: libc::kill is a plain syscall wrapper.
+    assert_eq!(unsafe_free_kill(pid, libc::SIGTERM), 0);
+    let answer = call
+        .await
+        .unwrap()
+        .expect("the running request is answered");
+    assert_eq!(
+        answer["result"]["task"]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit 0 after a graceful stop: {status:?}");
+    // the next start finds it, final, with nothing to recover
+    let server = Server::start(data.path(), actors.path());
+    let url = format!("{}/agents/slow", server.url);
+    let got = rpc(&client, &url, "ListTasks", json!({})).await.unwrap();
+    assert_eq!(got["result"]["totalSize"], 1);
+    assert_eq!(
+        got["result"]["tasks"][0]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
+}
+
+fn unsafe_free_kill(pid: i32, sig: i32) -> i32 {
+    // `kill(1)` keeps this crate free of `unsafe`.
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
+    if ok { 0 } else { -1 }
+}
+
+fn start_fails(data: &Path, actors: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_a2a"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--data")
+        .arg(data)
+        .arg("--actors")
+        .arg(actors)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "start-up must fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_bad_manifest_or_data_dir_stops_startup_naming_the_problem() {
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    std::fs::write(
+        actors.path().join("broken.toml"),
+        "name = \"x\"\nmailbox = 3\n",
+    )
+    .unwrap();
+    let err = start_fails(data.path(), actors.path());
+    assert!(
+        err.contains("broken.toml") && err.contains("mailbox"),
+        "{err}"
+    );
+
+    std::fs::write(
+        actors.path().join("broken.toml"),
+        "name = \"x\"\nkind = \"nope\"\n",
+    )
+    .unwrap();
+    let err = start_fails(data.path(), actors.path());
+    assert!(
+        err.contains("broken.toml") && err.contains("unknown kind"),
+        "{err}"
+    );
+
+    std::fs::write(
+        actors.path().join("broken.toml"),
+        "name = \"x\"\n[mailbox]\ncapacity = 0\n",
+    )
+    .unwrap();
+    let err = start_fails(data.path(), actors.path());
+    assert!(
+        err.contains("broken.toml") && err.contains("capacity"),
+        "{err}"
+    );
+
+    std::fs::remove_file(actors.path().join("broken.toml")).unwrap();
+    let err = start_fails(data.path(), actors.path());
+    assert!(err.contains("no agent manifests"), "{err}");
+
+    manifest(actors.path(), "ok", 0, "resume");
+    let not_a_dir = data.path().join("file");
+    std::fs::write(&not_a_dir, "x").unwrap();
+    let err = start_fails(&not_a_dir, actors.path());
+    assert!(err.contains(&not_a_dir.display().to_string()), "{err}");
+}
