@@ -19,6 +19,9 @@ use crate::protocol::{
 };
 use crate::store::{Applied, Commit, Log, StoreError, TaskRecord};
 
+/// Events after which the snapshot is rewritten (reads fold at most this many).
+const SNAPSHOT_EVERY: u64 = 8;
+
 /// What the outside may know of a task: its latest applied state and the ticket that makes it
 /// durable.
 #[derive(Debug, Clone)]
@@ -144,7 +147,9 @@ impl TaskCore {
                 metadata: None,
             })
         };
-        // A turn's start and end rewrite the snapshot; events in between only append.
+        // A turn's start rewrites the snapshot (the client's message is in no event); otherwise
+        // events only append, and the snapshot is refreshed once enough of them piled up to
+        // fold on every read.
         let mut snapshot = false;
         let mut events = Vec::with_capacity(changes.len());
         for change in changes {
@@ -155,7 +160,6 @@ impl TaskCore {
             let event = match change {
                 Change::Status(new_state, message) => {
                     let message = message.map(|m| self.agent_message(m));
-                    snapshot = new_state.is_terminal() || new_state.is_interrupted();
                     status_event(TaskStatus {
                         state: new_state,
                         message,
@@ -219,6 +223,10 @@ impl TaskCore {
             ));
             next.next_seq += 1;
         }
+        if snapshot || next.next_seq - next.snapshot_seq >= SNAPSHOT_EVERY {
+            snapshot = true;
+            next.snapshot_seq = next.next_seq;
+        }
         let mut commit = Commit::task(Some(&rec), &next, events, snapshot);
         if let Some(owner) = claim
             && let Some(m) = next.task.history.last()
@@ -280,6 +288,7 @@ pub(crate) fn new_task(
         next_seq: 2,
         attempts: 1,
         reply: None,
+        snapshot_seq: 2,
     };
     let first = serde_json::to_vec(&StreamResponse::Task(record.task.clone())).unwrap_or_default();
     let commit =

@@ -8,7 +8,7 @@
 //!
 //! | key | value |
 //! | --- | --- |
-//! | `t/{task}` | [`TaskRecord`]: a snapshot, rewritten only when a turn starts or settles |
+//! | `t/{task}` | [`TaskRecord`]: a snapshot, rewritten when a turn starts and every few events |
 //! | `e/{task}\0{seq: u64 BE}` | [`EventRecord`]: every event, in order |
 //! | `i/{owner}\0{messageId}` | task id: idempotent sends |
 //! | `r/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: tasks not yet final |
@@ -18,7 +18,7 @@
 //! artifact or a progress update writes one key. `r/` is the recovery index (only unfinished tasks,
 //! no scan of the rest); `r/` and `s/` together are ListTasks' index, newest status first.
 //! Every write costs several microseconds in sled, so the layout keeps writes per task few: an
-//! echo task writes 9 keys from submit to completion.
+//! echo task writes 8 keys from submit to completion.
 
 mod records;
 mod sled_store;

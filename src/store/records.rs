@@ -69,6 +69,9 @@ pub struct TaskRecord {
     pub attempts: u32,
     /// Set when the agent answered with a bare Message: the task is then hidden from clients.
     pub reply: Option<crate::protocol::Message>,
+    /// `next_seq` of the snapshot on disk: events from here on are folded in when reading.
+    /// Not stored (it is the stored snapshot's own `next_seq`).
+    pub snapshot_seq: u64,
 }
 
 /// One persisted event of a task.
@@ -162,6 +165,7 @@ impl TaskRecord {
                     next_seq: v1.next_seq,
                     attempts: v1.attempts,
                     reply,
+                    snapshot_seq: v1.next_seq,
                 })
             }
             (v, _) => Err(StoreError::Corrupt(format!(
@@ -230,6 +234,7 @@ mod tests {
             next_seq: 4,
             attempts: 1,
             reply: None,
+            snapshot_seq: 4,
         }
     }
 
