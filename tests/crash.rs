@@ -81,7 +81,7 @@ async fn all_tasks(client: &reqwest::Client, url: &str) -> Vec<Value> {
             client,
             url,
             "ListTasks",
-            json!({"pageSize": 100, "pageToken": token}),
+            json!({"pageSize": 100, "pageToken": token, "includeArtifacts": true}),
         )
         .await
         .unwrap();
@@ -196,7 +196,17 @@ async fn sigkill_under_load_loses_no_acknowledged_task() {
                 other => panic!("{agent}: task left in {other:?}: {t}"),
             }
             let id = t["history"][0]["messageId"].as_str().unwrap();
-            if agent == "resumer" && !answered.contains_key(id) {
+            if state(t) == "TASK_STATE_COMPLETED" {
+                assert_eq!(
+                    t["artifacts"][0]["parts"][0]["text"], t["history"][0]["parts"][0]["text"],
+                    "{t}"
+                );
+            }
+            if agent == "resumer"
+                && !answered.contains_key(id)
+                && t["artifacts"][0]["metadata"]["attempt"] == 2
+            {
+                // the handler ran again after the restart, and knew it was a retry
                 resumed += 1;
             }
         }

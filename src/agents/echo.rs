@@ -1,4 +1,5 @@
-//! `echo`: completes each task with an artifact holding the text it received.
+//! `echo`: completes each task with an artifact holding the text it received. When the turn
+//! runs again after a restart, the artifact's metadata says which attempt it is (`"attempt": 2`).
 //!
 //! Settings (`[settings]` in the manifest):
 //! - `delay_ms` (default 0): work this long before answering (reports WORKING first, and stops
@@ -44,7 +45,13 @@ impl Agent for Echo {
                 () = ctx.cancelled() => return Ok(()),
             }
         }
-        ctx.complete_with_artifacts(vec![text_artifact("echo", ctx.text())])
-            .await
+        let mut artifact = text_artifact("echo", ctx.text());
+        if ctx.is_retry() {
+            // Say so: the turn ran again after a restart (see `recovery.on_restart`).
+            let mut meta = serde_json::Map::new();
+            meta.insert("attempt".into(), ctx.attempt().into());
+            artifact.metadata = Some(meta);
+        }
+        ctx.complete_with_artifacts(vec![artifact]).await
     }
 }

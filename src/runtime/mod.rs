@@ -303,6 +303,11 @@ impl Runtime {
             .unwrap_or(0)
     }
 
+    /// Tasks with a live actor right now (they stop when idle; this returns to 0 at rest).
+    pub fn live_tasks(&self) -> usize {
+        self.inner.live.0.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
     /// The log (for tools and tests).
     pub fn log(&self) -> &Log {
         &self.inner.log

@@ -260,17 +260,33 @@ impl Log {
     }
 
     /// Reads a task: its snapshot with every later event folded in.
+    ///
+    /// Reads take no lock, and a range scan racing a batch can see a later key of the batch
+    /// but not an earlier one; so only a gap-free run of sequence numbers is folded, and a gap is
+    /// read again (the missing event was written before the one after it).
     pub fn task(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
         let Some(bytes) = self.store.get(&task_key(id))? else {
             return Ok(None);
         };
         let mut rec = TaskRecord::decode(&bytes)?;
+        let mut gaps = 0;
         loop {
             let events = self.events_after(id, rec.next_seq.saturating_sub(1), 256)?;
             if events.is_empty() {
                 return Ok(Some(rec));
             }
             for ev in events {
+                if ev.seq != rec.next_seq {
+                    gaps += 1;
+                    if gaps > 100 {
+                        return Err(StoreError::Corrupt(format!(
+                            "task {id}: event {} is missing",
+                            rec.next_seq
+                        )));
+                    }
+                    std::thread::yield_now();
+                    break;
+                }
                 rec.task
                     .apply_event(&ev.event()?)
                     .map_err(|e| StoreError::Corrupt(format!("task {id} event {}: {e}", ev.seq)))?;

@@ -66,6 +66,14 @@ async fn a_full_mailbox_answers_429_and_loses_nothing() {
     })
     .await;
     assert!(drained);
+    let idle = eventually(Duration::from_secs(2), || async {
+        s.runtime.live_tasks() == 0
+    })
+    .await;
+    assert!(
+        idle,
+        "every task actor stopped once idle: memory goes back to where it was"
+    );
     assert!(s.runtime.log().active_tasks().unwrap().is_empty());
     assert_eq!(s.runtime.log().queue_depth(), 0);
 }
