@@ -124,9 +124,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    let upkeep = metrics.clone();
+    tokio::spawn(async move {
+        // Histograms buffer samples until upkeep drains them.
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
     let http = HttpConfig {
         max_body_bytes: args.max_body_bytes,
         public_url: args.public_url.clone(),
+        metrics: Some(metrics),
         ..HttpConfig::default()
     };
     let app = router(runtime.clone(), http);

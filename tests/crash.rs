@@ -263,6 +263,31 @@ async fn sigterm_lets_running_tasks_finish_then_exits_zero() {
     let mut server = Server::start(data.path(), actors.path());
     let client = reqwest::Client::new();
     let url = format!("{}/agents/slow", server.url);
+    // operations endpoints of the binary
+    for (path, want) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let r = client
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), want);
+    }
+    let metrics = client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "a2a_agent_mailbox_depth{agent=\"slow\"} 0",
+        "a2a_agent_up{agent=\"slow\"} 1",
+        "a2a_store_writer_queue_depth 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     let call = tokio::spawn({
         let (client, url) = (client.clone(), url.clone());
         async move {

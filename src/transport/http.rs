@@ -5,6 +5,9 @@
 //! | `POST /agents/{name}` | JSON-RPC for agent `name` |
 //! | `GET /agents/{name}/.well-known/agent-card.json` | its card |
 //! | `POST /` and `GET /.well-known/agent-card.json` | the same for the default agent |
+//! | `GET /healthz` | 200 while the process serves (liveness) |
+//! | `GET /readyz` | 200 when every agent's actor is up, else 503 naming the ones that are not |
+//! | `GET /metrics` | Prometheus text, when [`HttpConfig::metrics`] is set |
 
 use std::sync::Arc;
 
@@ -32,6 +35,8 @@ pub struct HttpConfig {
     pub public_url: Option<String>,
     /// `Cache-Control: max-age` of agent cards, in seconds.
     pub card_max_age_secs: u32,
+    /// Serves `/metrics` from this Prometheus recorder (installed by the caller).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl Default for HttpConfig {
@@ -40,6 +45,7 @@ impl Default for HttpConfig {
             max_body_bytes: 10 << 20,
             public_url: None,
             card_max_age_secs: 300,
+            metrics: None,
         }
     }
 }
@@ -78,6 +84,9 @@ pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
             "/agents/{name}/.well-known/agent-card.json",
             get(named_card),
         )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
         .with_state(state)
 }
 
@@ -281,4 +290,45 @@ fn card(st: &AppState, name: &str, path: &str, headers: &HeaderMap) -> Response 
         }
     }
     resp
+}
+
+async fn readyz(State(st): State<Arc<AppState>>) -> Response {
+    let down: Vec<String> = st
+        .runtime
+        .agents()
+        .into_iter()
+        .map(|a| a.name)
+        .filter(|n| !st.runtime.is_healthy(n))
+        .collect();
+    if down.is_empty() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        let why = format!("agents not running: {}", down.join(", "));
+        (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+    }
+}
+
+/// Gauges are read when scraped (queue depths, health), then everything is rendered.
+async fn render_metrics(State(st): State<Arc<AppState>>) -> Response {
+    let Some(handle) = &st.config.metrics else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    for spec in st.runtime.agents() {
+        let depth = st.runtime.mailbox_depth(&spec.name) as f64;
+        let capacity = spec.mailbox.capacity as f64;
+        let up = if st.runtime.is_healthy(&spec.name) {
+            1.0
+        } else {
+            0.0
+        };
+        metrics::gauge!("a2a_agent_mailbox_depth", "agent" => spec.name.clone()).set(depth);
+        metrics::gauge!("a2a_agent_mailbox_capacity", "agent" => spec.name.clone()).set(capacity);
+        metrics::gauge!("a2a_agent_up", "agent" => spec.name.clone()).set(up);
+    }
+    metrics::gauge!("a2a_store_writer_queue_depth").set(st.runtime.log().queue_depth() as f64);
+    metrics::gauge!("a2a_live_tasks").set(st.runtime.live_tasks() as f64);
+    let mut r = handle.render().into_response();
+    let text = HeaderValue::from_static("text/plain; version=0.0.4");
+    r.headers_mut().insert(header::CONTENT_TYPE, text);
+    r
 }

@@ -110,6 +110,14 @@ async fn supervision_restart_intensity_marks_the_agent_unhealthy() {
     let r = s.client.post(&s.url).header("A2A-Version", "1.0")
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {"messageId": uuid(), "role": "ROLE_USER", "parts": [{"text": "x"}]}}}))
         .send().await.unwrap();
+    let ready = s
+        .client
+        .get(format!("{}/readyz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.text().await.unwrap().contains("scripted"));
     assert_eq!(
         r.status(),
         429,
