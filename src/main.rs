@@ -47,6 +47,9 @@ struct ServeArgs {
     /// Largest request body in bytes; larger ones get 413.
     #[arg(long, default_value_t = 10 << 20)]
     max_body_bytes: usize,
+    /// Requests served at once (all routes); more get 503 with Retry-After.
+    #[arg(long, default_value_t = 10_000)]
+    max_in_flight: usize,
     /// Base URL that agent cards advertise (default: http:// plus the request's Host).
     #[arg(long)]
     public_url: Option<String>,
@@ -139,6 +142,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         max_body_bytes: args.max_body_bytes,
         public_url: args.public_url.clone(),
         metrics: Some(metrics),
+        max_in_flight: args.max_in_flight,
         ..HttpConfig::default()
     };
     let app = router(runtime.clone(), http);

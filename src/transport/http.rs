@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
@@ -37,6 +38,9 @@ pub struct HttpConfig {
     pub card_max_age_secs: u32,
     /// Serves `/metrics` from this Prometheus recorder (installed by the caller).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Requests served at once, all routes together; more get 503 with `Retry-After` at once.
+    /// Agent mailboxes bound the work; this bounds what waiting requests themselves hold.
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpConfig {
@@ -46,6 +50,7 @@ impl Default for HttpConfig {
             public_url: None,
             card_max_age_secs: 300,
             metrics: None,
+            max_in_flight: 10_000,
         }
     }
 }
@@ -70,6 +75,7 @@ pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
     // Second precision: Last-Modified and If-Modified-Since have no fractions.
     let now = Timestamp::now().unix_nanos();
     let started = Timestamp::from_unix_nanos(now - now % 1_000_000_000);
+    let limit = Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1)));
     let state = Arc::new(AppState {
         runtime,
         config,
@@ -87,6 +93,7 @@ pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
+        .layer(axum::middleware::from_fn_with_state(limit, limit_in_flight))
         .with_state(state)
 }
 
@@ -331,4 +338,23 @@ async fn render_metrics(State(st): State<Arc<AppState>>) -> Response {
     let text = HeaderValue::from_static("text/plain; version=0.0.4");
     r.headers_mut().insert(header::CONTENT_TYPE, text);
     r
+}
+
+/// Refuses requests past [`HttpConfig::max_in_flight`] instead of letting them pile up.
+async fn limit_in_flight(
+    State(limit): State<Arc<tokio::sync::Semaphore>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Ok(_permit) = limit.try_acquire_owned() else {
+        let e = A2aError::with_message(
+            ErrorKind::Overloaded,
+            "the server is at its request limit; retry later",
+        );
+        let mut r = rpc_error(StatusCode::SERVICE_UNAVAILABLE, &e);
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    };
+    next.run(req).await
 }

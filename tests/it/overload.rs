@@ -77,3 +77,35 @@ async fn a_full_mailbox_answers_429_and_loses_nothing() {
     assert!(s.runtime.log().active_tasks().unwrap().is_empty());
     assert_eq!(s.runtime.log().queue_depth(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_past_the_server_limit_get_503_at_once() {
+    let agent = Scripted::default();
+    let http = a2a_runtime::transport::HttpConfig {
+        max_in_flight: 3,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(http, |rt| async move {
+        let mut spec = a2a_runtime::AgentSpec::new("scripted");
+        spec.default = true;
+        rt.add_agent(spec, agent).await.unwrap();
+    })
+    .await;
+    let calls = (0..12).map(|i| {
+        let s = &s;
+        async move {
+            let body = json!({"jsonrpc": "2.0", "id": i, "method": "SendMessage",
+                "params": {"message": {"messageId": format!("cap-{i}"), "role": "ROLE_USER", "parts": [{"text": "slow:300"}]}}});
+            let r = s.client.post(&s.url).header("A2A-Version", "1.0").json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.headers().get("retry-after").is_some())
+        }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    let refused = results
+        .iter()
+        .filter(|(s, retry)| *s == 503 && *retry)
+        .count();
+    assert_eq!(ok + refused, 12, "{results:?}");
+    assert!(ok >= 3 && refused >= 1, "{results:?}");
+}
