@@ -148,11 +148,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let app = router(runtime.clone(), http);
     let base = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
     let specs = runtime.agents();
-    let default = specs
-        .iter()
-        .find(|s| s.default)
-        .or(specs.first())
-        .map(|s| s.name.clone());
+    let default = runtime.default_agent();
     for spec in &specs {
         let also = if Some(&spec.name) == default.as_ref() {
             format!("  (default, also {base}/)")

@@ -146,6 +146,30 @@ impl A2aError {
         .meta("taskId", task_id)
     }
 
+    /// UnsupportedOperation: the task is final and accepts no more messages.
+    pub fn task_closed(task_id: &str, state: crate::protocol::TaskState) -> Self {
+        Self::with_message(
+            ErrorKind::UnsupportedOperation,
+            format!(
+                "Task {task_id} is in a final state ({}) and accepts no more messages",
+                state.as_str()
+            ),
+        )
+        .meta("taskId", task_id)
+    }
+
+    /// TaskNotCancelable: the task is already final.
+    pub fn not_cancelable(task_id: &str, state: crate::protocol::TaskState) -> Self {
+        Self::with_message(
+            ErrorKind::TaskNotCancelable,
+            format!(
+                "Task {task_id} is in a final state ({}) and cannot be canceled",
+                state.as_str()
+            ),
+        )
+        .meta("taskId", task_id)
+    }
+
     /// Adds one `ErrorInfo.metadata` entry.
     pub fn meta(mut self, key: &str, value: impl Into<String>) -> Self {
         self.metadata.insert(key.to_owned(), value.into());

@@ -285,6 +285,16 @@ impl Runtime {
         specs
     }
 
+    /// The default agent: the one whose manifest says `default = true`, else the first by name.
+    pub fn default_agent(&self) -> Option<String> {
+        let agents = self.agents();
+        agents
+            .iter()
+            .find(|a| a.default)
+            .or(agents.first())
+            .map(|a| a.name.clone())
+    }
+
     /// The manifest of one agent.
     pub fn agent(&self, name: &str) -> Option<AgentSpec> {
         self.entry(name).map(|e| e.shared.spec.clone())
@@ -484,15 +494,7 @@ impl Runtime {
             }
             let state = rec.task.status.state;
             if state.is_terminal() {
-                return Err(A2aError::with_message(
-                    ErrorKind::UnsupportedOperation,
-                    format!(
-                        "Task {} is in a final state ({}) and accepts no more messages",
-                        rec.task.id,
-                        state.as_str()
-                    ),
-                )
-                .meta("taskId", &rec.task.id));
+                return Err(A2aError::task_closed(&rec.task.id, state));
             }
             let turn = Turn {
                 kind: TurnKind::Continue {
@@ -695,15 +697,10 @@ impl Runtime {
         let entry = self.agent_or_err(agent)?;
         let rec = self.visible_task(agent, caller, &req.id)?;
         if rec.task.status.state.is_terminal() {
-            return Err(A2aError::with_message(
-                ErrorKind::TaskNotCancelable,
-                format!(
-                    "Task {} is in a final state ({}) and cannot be canceled",
-                    rec.task.id,
-                    rec.task.status.state.as_str()
-                ),
-            )
-            .meta("taskId", &rec.task.id));
+            return Err(A2aError::not_cancelable(
+                &rec.task.id,
+                rec.task.status.state,
+            ));
         }
         let (tx, rx) = oneshot::channel();
         self.route(

@@ -72,12 +72,7 @@ impl Actor for SessionActor {
             SessionMsg::Route { task_id, core, msg } => {
                 st.processed += 1;
                 route(&myself, st, task_id, core, msg).await;
-                if st.tasks.is_empty() {
-                    let _ = st.parent.cast(AgentMsg::SessionIdle {
-                        context_id: st.context_id.clone(),
-                        processed: st.processed,
-                    });
-                }
+                report_if_idle(st);
             }
             SessionMsg::TaskIdle { task_id, handled } => {
                 if let Some((actor, sent)) = st.tasks.get(&task_id)
@@ -86,12 +81,7 @@ impl Actor for SessionActor {
                     actor.stop(None);
                     st.tasks.remove(&task_id);
                 }
-                if st.tasks.is_empty() {
-                    let _ = st.parent.cast(AgentMsg::SessionIdle {
-                        context_id: st.context_id.clone(),
-                        processed: st.processed,
-                    });
-                }
+                report_if_idle(st);
             }
         }
         Ok(())
@@ -113,6 +103,17 @@ impl Actor for SessionActor {
             st.tasks.retain(|_, (a, _)| a.get_id() != cell.get_id());
         }
         Ok(())
+    }
+}
+
+/// Tells the agent this session has no live tasks, so it may stop it (it checks that it sent
+/// nothing since).
+fn report_if_idle(st: &SessionState) {
+    if st.tasks.is_empty() {
+        let _ = st.parent.cast(AgentMsg::SessionIdle {
+            context_id: st.context_id.clone(),
+            processed: st.processed,
+        });
     }
 }
 

@@ -158,14 +158,7 @@ fn report_if_idle(st: &TaskActorState) {
 
 fn refused_to_error(r: Refused, task_id: &str) -> A2aError {
     match r {
-        Refused::Terminal(s) => A2aError::with_message(
-            ErrorKind::UnsupportedOperation,
-            format!(
-                "Task {task_id} is in a final state ({}) and accepts no more messages",
-                s.as_str()
-            ),
-        )
-        .meta("taskId", task_id),
+        Refused::Terminal(s) => A2aError::task_closed(task_id, s),
         Refused::Storage(e) => {
             A2aError::with_message(ErrorKind::Internal, format!("storage failed: {e}"))
         }
@@ -273,15 +266,7 @@ async fn cancel(st: &TaskActorState, reply: oneshot::Sender<Result<Task, A2aErro
             });
         }
         Err(Refused::Terminal(s)) => {
-            let _ = reply.send(Err(A2aError::with_message(
-                ErrorKind::TaskNotCancelable,
-                format!(
-                    "Task {} is in a final state ({}) and cannot be canceled",
-                    st.core.id,
-                    s.as_str()
-                ),
-            )
-            .meta("taskId", &st.core.id)));
+            let _ = reply.send(Err(A2aError::not_cancelable(&st.core.id, s)));
         }
         Err(r) => {
             let _ = reply.send(Err(refused_to_error(r, &st.core.id)));

@@ -63,15 +63,10 @@ struct AppState {
     started: Timestamp,
 }
 
-/// The router serving every agent of `runtime`. The default agent is the one whose manifest says
-/// `default = true`, else the first by name.
+/// The router serving every agent of `runtime`, the default one ([`Runtime::default_agent`])
+/// also at `/`.
 pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
-    let agents = runtime.agents();
-    let default_agent = agents
-        .iter()
-        .find(|a| a.default)
-        .or(agents.first())
-        .map(|a| a.name.clone());
+    let default_agent = runtime.default_agent();
     // Second precision: Last-Modified and If-Modified-Since have no fractions.
     let now = Timestamp::now().unix_nanos();
     let started = Timestamp::from_unix_nanos(now - now % 1_000_000_000);
