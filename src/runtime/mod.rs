@@ -595,17 +595,21 @@ impl Runtime {
         immediate: bool,
         history: Option<i32>,
     ) -> Result<SendMessageResponse, A2aError> {
+        // A reader can see the idempotency key a moment before the rest of its batch.
+        let mut unseen = 0;
         loop {
             if let Some(core) = self.inner.live.get(task_id) {
                 let ticket = core.latest().ticket;
                 return self.answer(&core, ticket, immediate, history).await;
             }
-            let rec = self
-                .inner
-                .log
-                .task(task_id)
-                .map_err(internal)?
-                .ok_or_else(|| A2aError::task_not_found(task_id))?;
+            let Some(rec) = self.inner.log.task(task_id).map_err(internal)? else {
+                unseen += 1;
+                if unseen > 200 {
+                    return Err(A2aError::task_not_found(task_id));
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            };
             let state = rec.task.status.state;
             if immediate || rec.reply.is_some() || state.is_terminal() || state.is_interrupted() {
                 self.inner.log.read_committed().await.map_err(internal)?;

@@ -148,6 +148,8 @@ async fn write_loop(
         let mut ops = Vec::new();
         let mut claimed: HashMap<Vec<u8>, String> = HashMap::new();
         let mut waiting = Vec::with_capacity(buf.len());
+        // Answered after the batch is applied, so the task they name can be read.
+        let mut duplicates = Vec::new();
         for Request { commit, reply } in buf.drain(..) {
             if let Some((key, task)) = &commit.claim {
                 let owner = match claimed.get(key) {
@@ -161,7 +163,7 @@ async fn write_loop(
                     },
                 };
                 if let Some(other) = owner {
-                    let _ = reply.send(Ok(Applied::Duplicate(other)));
+                    duplicates.push((reply, other));
                     continue;
                 }
                 claimed.insert(key.clone(), task.clone());
@@ -170,6 +172,9 @@ async fn write_loop(
             waiting.push(reply);
         }
         if waiting.is_empty() {
+            for (reply, other) in duplicates {
+                let _ = reply.send(Ok(Applied::Duplicate(other)));
+            }
             continue;
         }
         metrics::histogram!("a2a_store_batch_commits").record(waiting.len() as f64);
@@ -187,6 +192,9 @@ async fn write_loop(
         }
         for reply in waiting {
             let _ = reply.send(result.clone().map(|()| Applied::Done(ticket)));
+        }
+        for (reply, other) in duplicates {
+            let _ = reply.send(Ok(Applied::Duplicate(other)));
         }
     }
     shared.closed.store(true, Ordering::Release);
