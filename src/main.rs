@@ -44,6 +44,9 @@ struct ServeArgs {
     /// When a write counts as acknowledged: after fsync, or after the write (flushed within 100 ms).
     #[arg(long, value_enum, default_value = "fsync")]
     durability: DurabilityArg,
+    /// Memory the log may use as its page cache, in MiB.
+    #[arg(long, default_value_t = 512)]
+    cache_mb: u64,
     /// Largest request body in bytes; larger ones get 413.
     #[arg(long, default_value_t = 10 << 20)]
     max_body_bytes: usize,
@@ -103,6 +106,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let config = RuntimeConfig {
         durability,
+        cache_bytes: args.cache_mb << 20,
         ..RuntimeConfig::new(&args.data)
     };
     let runtime = Runtime::open(config).await.map_err(|e| e.to_string())?;

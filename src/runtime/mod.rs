@@ -64,6 +64,8 @@ pub struct RuntimeConfig {
     pub durability: Durability,
     /// Commits the store writer queues before committers wait.
     pub writer_queue: usize,
+    /// Memory the log may use to cache its pages (sled's page cache).
+    pub cache_bytes: u64,
 }
 
 impl RuntimeConfig {
@@ -72,6 +74,7 @@ impl RuntimeConfig {
             data_dir: data_dir.into(),
             durability: Durability::Fsync,
             writer_queue: 8192,
+            cache_bytes: 512 << 20,
         }
     }
 }
@@ -198,7 +201,7 @@ impl Runtime {
             Durability::Fsync => Some(1000),
             Durability::Buffered => Some(100),
         };
-        let store = SledStore::open(&config.data_dir, background_flush)?;
+        let store = SledStore::open(&config.data_dir, config.cache_bytes, background_flush)?;
         Self::with_store(Arc::new(store), config.durability, config.writer_queue).await
     }
 

@@ -12,12 +12,17 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Opens (or creates) the database in `dir`. Background flushes run every
-    /// `flush_every_ms` as a safety net; durability comes from explicit flushes.
-    pub fn open(dir: &Path, flush_every_ms: Option<u64>) -> Result<Self, StoreError> {
+    /// Opens (or creates) the database in `dir`, caching up to `cache_bytes` of it in memory.
+    /// Background flushes run every `flush_every_ms` as a safety net; durability comes from
+    /// explicit flushes.
+    pub fn open(
+        dir: &Path,
+        cache_bytes: u64,
+        flush_every_ms: Option<u64>,
+    ) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(128 << 20)
+            .cache_capacity(cache_bytes)
             .mode(sled::Mode::LowSpace)
             .flush_every_ms(flush_every_ms)
             .open()
