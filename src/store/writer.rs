@@ -3,9 +3,10 @@
 //! Every commit of every task goes through one bounded queue. The write loop takes whatever is
 //! queued (up to [`MAX_BATCH`] commits), checks idempotency claims, applies all of it as one
 //! atomic batch and hands each committer a ticket (the batch number). In `fsync` mode a separate
-//! flush loop keeps calling `flush` while there are applied-but-unflushed batches and then moves
-//! the *durable frontier* to the newest batch that the flush covered; so while one flush runs, the
-//! next batch is already being gathered, and one fsync serves every task in it.
+//! flush loop flushes whenever someone waits for a ticket that is not durable yet (an answer to a
+//! client, never a mere write), and then moves the *durable frontier* to the newest batch the flush
+//! covered; so while one flush runs, the next batch is already being gathered, one fsync serves
+//! every waiting task, and a task's intermediate writes cost no fsync of their own.
 //!
 //! Frontiers: `applied` is the newest batch readers can see; `durable` is the newest batch that
 //! survives a crash. `durable <= applied` always; in `buffered` mode they move together and the
@@ -70,6 +71,7 @@ impl StoreWriter {
         });
         let shared = Arc::new(Shared {
             applied: AtomicU64::new(0),
+            wanted: AtomicU64::new(0),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
             frontier: frontier_tx,
@@ -98,6 +100,8 @@ impl StoreWriter {
         if self.frontier.borrow().durable >= ticket {
             return Ok(());
         }
+        self.shared.wanted.fetch_max(ticket, Ordering::AcqRel);
+        self.shared.wake.notify_one();
         let mut rx = self.frontier.clone();
         let f = *rx
             .wait_for(|f| f.durable >= ticket || f.failed)
@@ -122,6 +126,8 @@ impl StoreWriter {
 
 struct Shared {
     applied: AtomicU64,
+    /// The newest ticket someone waits to see durable: flushes happen only for waiters.
+    wanted: AtomicU64,
     wake: Notify,
     closed: AtomicBool,
     frontier: watch::Sender<Frontier>,
@@ -185,7 +191,8 @@ async fn write_loop(
                 shared.applied.store(ticket, Ordering::Release);
                 match durability {
                     Durability::Buffered => shared.frontier.send_modify(|f| f.durable = ticket),
-                    Durability::Fsync => shared.wake.notify_one(),
+                    // Flushed when someone waits for it (see `durable`).
+                    Durability::Fsync => {}
                 }
             }
             Err(e) => tracing::error!(error = %e, "store batch failed"),
@@ -206,10 +213,11 @@ async fn flush_loop(store: Arc<dyn Store>, shared: Arc<Shared>) {
     loop {
         shared.wake.notified().await;
         loop {
-            let target = shared.applied.load(Ordering::Acquire);
-            if target <= flushed {
+            if shared.wanted.load(Ordering::Acquire) <= flushed {
                 break;
             }
+            // Everything applied so far rides along: one fsync for every waiting committer.
+            let target = shared.applied.load(Ordering::Acquire);
             let started = std::time::Instant::now();
             match store.flush().await {
                 Ok(()) => {
@@ -227,6 +235,142 @@ async fn flush_loop(store: Arc<dyn Store>, shared: Arc<Shared>) {
         }
         if shared.closed.load(Ordering::Acquire) {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::store::{BoxFuture, Entries, Op, SledStore};
+
+    /// The real sled store, counting the batches and flushes the writer asks of it.
+    struct Counting {
+        inner: SledStore,
+        applies: AtomicUsize,
+        flushes: AtomicUsize,
+    }
+
+    impl Store for Counting {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.get(key)
+        }
+        fn range(&self, from: &[u8], to: &[u8], reverse: bool) -> Entries<'_> {
+            self.inner.range(from, to, reverse)
+        }
+        fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+            self.applies.fetch_add(1, Ordering::SeqCst);
+            self.inner.apply(ops)
+        }
+        fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+            self.flushes.fetch_add(1, Ordering::SeqCst);
+            self.inner.flush()
+        }
+    }
+
+    fn put(i: usize) -> Commit {
+        Commit {
+            ops: vec![Op::Put(format!("k/{i:04}").into_bytes(), vec![1; 64])],
+            claim: None,
+        }
+    }
+
+    async fn setup(durability: Durability) -> (tempfile::TempDir, Arc<Counting>, StoreWriter) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Counting {
+            inner: SledStore::open(dir.path(), 8 << 20, None).unwrap(),
+            applies: AtomicUsize::new(0),
+            flushes: AtomicUsize::new(0),
+        });
+        let writer = StoreWriter::spawn(store.clone(), durability, 1024);
+        (dir, store, writer)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_committers_share_batches_and_flushes() {
+        let (_dir, store, writer) = setup(Durability::Fsync).await;
+        let commits = (0..200).map(|i| {
+            let w = writer.clone();
+            tokio::spawn(async move {
+                let Applied::Done(t) = w.commit(put(i)).await.unwrap() else {
+                    panic!("no claim, no duplicate")
+                };
+                w.durable(t).await.unwrap();
+            })
+        });
+        for c in commits.collect::<Vec<_>>() {
+            c.await.unwrap();
+        }
+        let (applies, flushes) = (
+            store.applies.load(Ordering::SeqCst),
+            store.flushes.load(Ordering::SeqCst),
+        );
+        assert!(
+            applies < 200,
+            "commits were grouped into batches: {applies}"
+        );
+        assert!(
+            flushes >= 1 && flushes <= applies,
+            "one flush serves several batches: {flushes}"
+        );
+        for i in 0..200 {
+            assert!(store.get(format!("k/{i:04}").as_bytes()).unwrap().is_some());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fsync_flushes_only_for_waiters_and_buffered_never() {
+        let (_dir, store, writer) = setup(Durability::Fsync).await;
+        let Applied::Done(t) = writer.commit(put(1)).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            store.flushes.load(Ordering::SeqCst),
+            0,
+            "a write alone costs no fsync"
+        );
+        writer.durable(t).await.unwrap();
+        assert_eq!(store.flushes.load(Ordering::SeqCst), 1);
+        writer.durable(t).await.unwrap();
+        assert_eq!(store.flushes.load(Ordering::SeqCst), 1, "already durable");
+
+        let (_dir, store, writer) = setup(Durability::Buffered).await;
+        let Applied::Done(t) = writer.commit(put(1)).await.unwrap() else {
+            panic!()
+        };
+        writer.durable(t).await.unwrap();
+        assert_eq!(
+            store.flushes.load(Ordering::SeqCst),
+            0,
+            "buffered acknowledges after the write"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_idempotency_claim_is_taken_once() {
+        let (_dir, _store, writer) = setup(Durability::Fsync).await;
+        let claim = |task: &str| Commit::default().claiming("owner", "message-1", task);
+        let outcomes = futures_util::future::join_all((0..20).map(|i| {
+            let w = writer.clone();
+            let c = claim(&format!("t{i}"));
+            async move { w.commit(c).await.unwrap() }
+        }))
+        .await;
+        let done = outcomes
+            .iter()
+            .filter(|o| matches!(o, Applied::Done(_)))
+            .count();
+        assert_eq!(done, 1, "{outcomes:?}");
+        let winner = outcomes
+            .iter()
+            .position(|o| matches!(o, Applied::Done(_)))
+            .unwrap();
+        for o in &outcomes {
+            if let Applied::Duplicate(t) = o {
+                assert_eq!(t, &format!("t{winner}"));
+            }
         }
     }
 }
