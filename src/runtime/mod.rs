@@ -456,33 +456,41 @@ impl Runtime {
                 "the server is shutting down",
             ));
         }
-        if let Some(existing) = self
-            .inner
-            .log
-            .idempotent_task(caller, &message.message_id)
-            .map_err(internal)?
+        // A repeated messageId gets the original task. New tasks are checked by the store writer
+        // as it creates them; the read here is for follow-ups (whose task may be final by now)
+        // and for retries that would otherwise wait for a full mailbox.
+        let immediate_slot = entry.shared.mailbox.clone().try_acquire_owned().ok();
+        if (immediate_slot.is_none() || !message.task_id.is_empty())
+            && let Some(existing) = self
+                .inner
+                .log
+                .idempotent_task(caller, &message.message_id)
+                .map_err(internal)?
         {
             return self.answer_existing(&existing, immediate, history).await;
         }
         let admission = Duration::from_millis(entry.shared.spec.mailbox.admission_timeout_ms);
-        let permit =
-            match tokio::time::timeout(admission, entry.shared.mailbox.clone().acquire_owned())
-                .await
-            {
-                Ok(Ok(p)) => p,
-                _ => {
-                    metrics::counter!("a2a_admission_rejected_total", "agent" => agent.to_owned())
-                        .increment(1);
-                    return Err(A2aError::with_message(
-                        ErrorKind::Overloaded,
-                        format!(
-                            "agent {agent} is at capacity ({} requests); retry later",
-                            entry.shared.spec.mailbox.capacity
-                        ),
-                    )
-                    .meta("retryAfterSeconds", "1"));
+        let permit = match immediate_slot {
+            Some(p) => p,
+            None => {
+                match tokio::time::timeout(admission, entry.shared.mailbox.clone().acquire_owned())
+                    .await
+                {
+                    Ok(Ok(p)) => p,
+                    _ => {
+                        metrics::counter!("a2a_admission_rejected_total", "agent" => agent.to_owned()).increment(1);
+                        return Err(A2aError::with_message(
+                            ErrorKind::Overloaded,
+                            format!(
+                                "agent {agent} is at capacity ({} requests); retry later",
+                                entry.shared.spec.mailbox.capacity
+                            ),
+                        )
+                        .meta("retryAfterSeconds", "1"));
+                    }
                 }
-            };
+            }
+        };
         let (tx, rx) = oneshot::channel();
         if !message.task_id.is_empty() {
             let rec = self.visible_task(agent, caller, &message.task_id)?;

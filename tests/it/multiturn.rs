@@ -17,7 +17,8 @@ async fn a_follow_up_continues_an_input_required_task_in_its_context() {
     );
 
     // no contextId: inherited from the task
-    let second = s.send_msg(json!({"messageId": uuid(), "role": "ROLE_USER", "taskId": id, "parts": [{"text": "done"}]}), json!({})).await;
+    let follow_up = uuid();
+    let second = s.send_msg(json!({"messageId": follow_up, "role": "ROLE_USER", "taskId": id, "parts": [{"text": "done"}]}), json!({})).await;
     let t = &second["task"];
     assert_eq!(t["id"], id);
     assert_eq!(t["contextId"], ctx);
@@ -35,6 +36,11 @@ async fn a_follow_up_continues_an_input_required_task_in_its_context() {
             .unwrap()
             .starts_with("done")
     );
+
+    // a retried follow-up (same messageId) gets the task, even though it is final now
+    let again = s.send_msg(json!({"messageId": follow_up, "role": "ROLE_USER", "taskId": id, "parts": [{"text": "done"}]}), json!({})).await;
+    assert_eq!(again["task"]["id"], id);
+    assert_eq!(state(&again["task"]), "TASK_STATE_COMPLETED");
 
     // a final task accepts no more messages
     let late = s.rpc("SendMessage", json!({"message": {"messageId": uuid(), "role": "ROLE_USER", "taskId": id, "parts": [{"text": "more"}]}})).await;
