@@ -9,7 +9,7 @@
 //! | key | value |
 //! | --- | --- |
 //! | `t/{task}` | [`TaskRecord`]: a snapshot, rewritten when a turn starts and every few events |
-//! | `e/{task}\0{seq: u64 BE}` | [`EventRecord`]: every event, in order |
+//! | `e/{task}\0{seq: u64 BE}` | the events of one commit, from `seq` on ([`EventRecord::decode_all`]) |
 //! | `i/{owner}\0{messageId}` | task id: idempotent sends |
 //! | `r/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: tasks not yet final |
 //! | `s/{status time: u64 BE nanos}{task}` | the same, for final tasks |
@@ -18,7 +18,7 @@
 //! artifact or a progress update writes one key. `r/` is the recovery index (only unfinished tasks,
 //! no scan of the rest); `r/` and `s/` together are ListTasks' index, newest status first.
 //! Every write costs several microseconds in sled, so the layout keeps writes per task few: an
-//! echo task writes 8 keys from submit to completion.
+//! echo task writes 7 keys from submit to completion.
 
 mod records;
 mod sled_store;
@@ -149,10 +149,12 @@ impl Commit {
         if snapshot || prev.is_none() {
             ops.push(Op::Put(task_key(id), next.encode()));
         }
-        for (seq, json) in events {
+        if let Some(&(first, _)) = events.first() {
+            // One key for all of a commit's events (they are consecutive).
+            let jsons = events.into_iter().map(|(_, json)| json).collect();
             ops.push(Op::Put(
-                event_key(id, seq),
-                EventRecord { seq, json }.encode(),
+                event_key(id, first),
+                EventRecord::encode_run(first, jsons),
             ));
         }
         let old = prev.filter(|p| p.reply.is_none()).map(index_entry);
@@ -327,13 +329,28 @@ impl Log {
         after: u64,
         limit: usize,
     ) -> Result<Vec<EventRecord>, StoreError> {
-        let from = event_key(task, after.saturating_add(1));
-        let to = prefix_end(&event_prefix(task));
-        self.store
-            .range(&from, &to, false)
-            .take(limit)
-            .map(|kv| kv.and_then(|(_, v)| EventRecord::decode(&v)))
-            .collect()
+        let want = after.saturating_add(1);
+        let prefix = event_prefix(task);
+        // Records are keyed by their first event: start at the one holding `want`.
+        let upto = event_key(task, want.saturating_add(1));
+        let start = match self.store.range(&prefix, &upto, true).next() {
+            Some(kv) => kv?.0,
+            None => return Ok(Vec::new()),
+        };
+        let mut out = Vec::new();
+        for kv in self.store.range(&start, &prefix_end(&prefix), false) {
+            let (_, v) = kv?;
+            out.extend(
+                EventRecord::decode_all(&v)?
+                    .into_iter()
+                    .filter(|e| e.seq > after),
+            );
+            if out.len() >= limit {
+                out.truncate(limit);
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// ListTasks: the caller's tasks matching the filters, newest status first (ties by id,

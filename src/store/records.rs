@@ -23,6 +23,8 @@ fn config() -> impl bincode::config::Config {
 pub enum RecordKind {
     Task = 1,
     Event = 2,
+    /// Consecutive events of one task written together (one key for a whole commit).
+    Events = 3,
 }
 
 /// The outer frame of every record. Field order and types are frozen.
@@ -53,6 +55,14 @@ struct EventRecordV1 {
     seq: u64,
     /// The event exactly as it goes on the wire (`StreamResponse` ProtoJSON).
     json: Vec<u8>,
+}
+
+/// Consecutive events of one task, version 1: the event with sequence number `first_seq`, then
+/// the next ones, each as its wire bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EventsV1 {
+    first_seq: u64,
+    events: Vec<Vec<u8>>,
 }
 
 /// A task as the runtime keeps it.
@@ -101,18 +111,24 @@ fn seal(kind: RecordKind, schema: u16, payload: Vec<u8>) -> Vec<u8> {
 }
 
 fn open(bytes: &[u8], want: RecordKind) -> Result<(u16, Vec<u8>), StoreError> {
-    let (env, _): (Envelope, usize) = bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| StoreError::Corrupt(format!("envelope: {e}")))?;
-    if env.kind != want as u8 {
+    let (kind, schema, payload) = open_any(bytes)?;
+    if kind != want as u8 {
         return Err(StoreError::Corrupt(format!(
-            "expected record kind {}, found {}",
-            want as u8, env.kind
+            "expected record kind {}, found {kind}",
+            want as u8
         )));
     }
+    Ok((schema, payload))
+}
+
+/// Checks a record's frame and returns its kind, schema and payload.
+fn open_any(bytes: &[u8]) -> Result<(u8, u16, Vec<u8>), StoreError> {
+    let (env, _): (Envelope, usize) = bincode::serde::decode_from_slice(bytes, config())
+        .map_err(|e| StoreError::Corrupt(format!("envelope: {e}")))?;
     if crc32fast::hash(&env.payload) != env.crc32 {
         return Err(StoreError::Corrupt("checksum mismatch".into()));
     }
-    Ok((env.schema, env.payload))
+    Ok((env.kind, env.schema, env.payload))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(payload: &[u8], what: &str) -> Result<T, StoreError> {
@@ -176,6 +192,35 @@ impl TaskRecord {
 }
 
 impl EventRecord {
+    /// Encodes consecutive events, the first with sequence number `first_seq`, as one record.
+    pub fn encode_run(first_seq: u64, events: Vec<Vec<u8>>) -> Vec<u8> {
+        let v1 = EventsV1 { first_seq, events };
+        seal(
+            RecordKind::Events,
+            1,
+            bincode::serde::encode_to_vec(&v1, config()).unwrap_or_default(),
+        )
+    }
+
+    /// Decodes a record of single events or of a run of them.
+    pub fn decode_all(bytes: &[u8]) -> Result<Vec<Self>, StoreError> {
+        match open_any(bytes)? {
+            (k, 1, payload) if k == RecordKind::Events as u8 => {
+                let run: EventsV1 = decode(&payload, "events record v1")?;
+                Ok(run
+                    .events
+                    .into_iter()
+                    .zip(run.first_seq..)
+                    .map(|(json, seq)| Self { seq, json })
+                    .collect())
+            }
+            (k, _, _) if k == RecordKind::Event as u8 => Ok(vec![Self::decode(bytes)?]),
+            (k, v, _) => Err(StoreError::Corrupt(format!(
+                "unknown event record kind {k} schema {v}"
+            ))),
+        }
+    }
+
     /// Encodes as the newest schema.
     pub fn encode(&self) -> Vec<u8> {
         let v1 = EventRecordV1 {
@@ -248,6 +293,19 @@ mod tests {
         let ev = EventRecord::decode(event_bytes).unwrap();
         assert_eq!(ev.seq, 7);
         assert_eq!(ev.json, br#"{"statusUpdate":{"taskId":"t-1","contextId":"c-1","status":{"state":"TASK_STATE_WORKING"}}}"#);
+        let run_bytes = include_bytes!("../../tests/fixtures/events_record_v1.bin");
+        let run = EventRecord::decode_all(run_bytes).unwrap();
+        assert_eq!(run.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5, 6]);
+        assert_eq!(run[1].json, br#"{"statusUpdate":{"taskId":"t-1","contextId":"c-1","status":{"state":"TASK_STATE_COMPLETED"}}}"#);
+        assert_eq!(
+            EventRecord::decode_all(event_bytes).unwrap(),
+            vec![ev.clone()],
+            "single-event records still read"
+        );
+        assert_eq!(
+            EventRecord::encode_run(5, run.iter().map(|e| e.json.clone()).collect()),
+            run_bytes
+        );
         // The current encoder still writes exactly the fixture bytes.
         assert_eq!(sample_task().encode(), task_bytes);
         assert_eq!(ev.encode(), event_bytes);
@@ -275,5 +333,13 @@ mod tests {
             json: br#"{"statusUpdate":{"taskId":"t-1","contextId":"c-1","status":{"state":"TASK_STATE_WORKING"}}}"#.to_vec(),
         };
         std::fs::write("tests/fixtures/event_record_v1.bin", ev.encode()).unwrap();
+        let run = EventRecord::encode_run(
+            5,
+            vec![
+                br#"{"artifactUpdate":{"taskId":"t-1","contextId":"c-1","artifact":{"artifactId":"a-1","parts":[{"text":"x"}]}}}"#.to_vec(),
+                br#"{"statusUpdate":{"taskId":"t-1","contextId":"c-1","status":{"state":"TASK_STATE_COMPLETED"}}}"#.to_vec(),
+            ],
+        );
+        std::fs::write("tests/fixtures/events_record_v1.bin", run).unwrap();
     }
 }
