@@ -288,7 +288,7 @@ pub(crate) fn new_task(
         next_seq: 2,
         attempts: 1,
         reply: None,
-        snapshot_seq: 2,
+        snapshot_seq: 1,
     };
     let first = serde_json::to_vec(&StreamResponse::Task(record.task.clone())).unwrap_or_default();
     let commit =

@@ -137,7 +137,8 @@ pub struct Commit {
 impl Commit {
     /// Moves a task from `prev` (none for a new task) to `next`, appends `events`
     /// (`(seq, StreamResponse JSON)`) and keeps the status index in step. With `snapshot`, the
-    /// task's snapshot is rewritten too; without, readers rebuild it from the events.
+    /// task's snapshot is rewritten too; without, readers rebuild it from the events. A new task's
+    /// first event must be the task itself, with sequence number 1: its snapshot is header-only.
     pub fn task(
         prev: Option<&TaskRecord>,
         next: &TaskRecord,
@@ -146,8 +147,10 @@ impl Commit {
     ) -> Self {
         let mut ops = Vec::with_capacity(4 + events.len());
         let id = &next.task.id;
-        if snapshot || prev.is_none() {
-            ops.push(Op::Put(task_key(id), next.encode()));
+        match prev {
+            None => ops.push(Op::Put(task_key(id), next.encode_header())),
+            Some(_) if snapshot => ops.push(Op::Put(task_key(id), next.encode())),
+            Some(_) => {}
         }
         if let Some(&(first, _)) = events.first() {
             // One key for all of a commit's events (they are consecutive).

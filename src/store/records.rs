@@ -43,7 +43,8 @@ struct TaskRecordV1 {
     owner: String,
     next_seq: u64,
     attempts: u32,
-    /// The task as ProtoJSON (`Task`), with its whole history and artifacts.
+    /// The task as ProtoJSON (`Task`), with its whole history and artifacts; empty in a
+    /// header-only record, whose task is its first event (`next_seq` is then 1).
     task_json: Vec<u8>,
     /// The bare `Message` the agent answered with instead of a task (ProtoJSON), or empty.
     reply_json: Vec<u8>,
@@ -140,12 +141,25 @@ fn decode<T: serde::de::DeserializeOwned>(payload: &[u8], what: &str) -> Result<
 impl TaskRecord {
     /// Encodes as the newest schema.
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_with(
+            self.next_seq,
+            serde_json::to_vec(&self.task).unwrap_or_default(),
+        )
+    }
+
+    /// Encodes the record without its task, for a new task whose first event (seq 1) is the
+    /// whole task: readers fold it from there, and the task's JSON is stored once, not twice.
+    pub fn encode_header(&self) -> Vec<u8> {
+        self.encode_with(1, Vec::new())
+    }
+
+    fn encode_with(&self, next_seq: u64, task_json: Vec<u8>) -> Vec<u8> {
         let v1 = TaskRecordV1 {
             agent: self.agent.clone(),
             owner: self.owner.clone(),
-            next_seq: self.next_seq,
+            next_seq,
             attempts: self.attempts,
-            task_json: serde_json::to_vec(&self.task).unwrap_or_default(),
+            task_json,
             reply_json: self
                 .reply
                 .as_ref()
@@ -164,8 +178,12 @@ impl TaskRecord {
         match open(bytes, RecordKind::Task)? {
             (1, payload) => {
                 let v1: TaskRecordV1 = decode(&payload, "task record v1")?;
-                let task = serde_json::from_slice(&v1.task_json)
-                    .map_err(|e| StoreError::Corrupt(format!("task json: {e}")))?;
+                let task = if v1.task_json.is_empty() {
+                    Task::default()
+                } else {
+                    serde_json::from_slice(&v1.task_json)
+                        .map_err(|e| StoreError::Corrupt(format!("task json: {e}")))?
+                };
                 let reply = if v1.reply_json.is_empty() {
                     None
                 } else {
