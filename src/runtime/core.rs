@@ -231,7 +231,7 @@ impl TaskCore {
         if let Some(owner) = claim
             && let Some(m) = next.task.history.last()
         {
-            commit = commit.claiming(owner, &m.message_id, &next.task.id);
+            commit = commit.claiming(&next.agent, owner, &m.message_id, &next.task.id);
         }
         let ticket = match self.log.commit(commit).await? {
             Applied::Done(t) => t,
@@ -291,7 +291,11 @@ pub(crate) fn new_task(
         snapshot_seq: 1,
     };
     let first = serde_json::to_vec(&StreamResponse::Task(record.task.clone())).unwrap_or_default();
-    let commit =
-        Commit::task(None, &record, vec![(1, first)], true).claiming(owner, &message_id, &id);
+    let commit = Commit::task(None, &record, vec![(1, first)], true).claiming(
+        agent,
+        owner,
+        &message_id,
+        &id,
+    );
     (record, commit)
 }

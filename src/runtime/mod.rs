@@ -464,7 +464,7 @@ impl Runtime {
             && let Some(existing) = self
                 .inner
                 .log
-                .idempotent_task(caller, &message.message_id)
+                .idempotent_task(agent, caller, &message.message_id)
                 .map_err(internal)?
         {
             return self.answer_existing(&existing, immediate, history).await;
@@ -626,7 +626,17 @@ impl Runtime {
                 self.inner.log.read_committed().await.map_err(internal)?;
                 return Ok(response(&rec.task, rec.reply.as_ref(), history));
             }
-            // The original send is between its first write and its task actor: look again soon.
+            // The original send is between its first write and its task actor: look again soon,
+            // and answer with what there is if it does not show up (it would be a runtime bug).
+            unseen += 1;
+            if unseen > 400 {
+                tracing::warn!(
+                    task_id,
+                    "unfinished task with no live actor; answering its current state"
+                );
+                self.inner.log.read_committed().await.map_err(internal)?;
+                return Ok(response(&rec.task, rec.reply.as_ref(), history));
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }

@@ -10,7 +10,7 @@
 //! | --- | --- |
 //! | `t/{task}` | [`TaskRecord`]: a snapshot, rewritten when a turn starts and every few events |
 //! | `e/{task}\0{seq: u64 BE}` | the events of one commit, from `seq` on ([`EventRecord::decode_all`]) |
-//! | `i/{owner}\0{messageId}` | task id: idempotent sends |
+//! | `i/{agent}\0{owner}\0{messageId}` | task id: idempotent sends |
 //! | `r/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: tasks not yet final |
 //! | `s/{status time: u64 BE nanos}{task}` | the same, for final tasks |
 //!
@@ -94,8 +94,16 @@ fn event_prefix(task: &str) -> Vec<u8> {
 fn event_key(task: &str, seq: u64) -> Vec<u8> {
     [event_prefix(task).as_slice(), &seq.to_be_bytes()].concat()
 }
-fn idem_key(owner: &str, message_id: &str) -> Vec<u8> {
-    [b"i/", owner.as_bytes(), b"\0", message_id.as_bytes()].concat()
+fn idem_key(agent: &str, owner: &str, message_id: &str) -> Vec<u8> {
+    [
+        b"i/",
+        agent.as_bytes(),
+        b"\0",
+        owner.as_bytes(),
+        b"\0",
+        message_id.as_bytes(),
+    ]
+    .concat()
 }
 
 /// The task's entry in the status index: `r/` while unfinished, `s/` once final.
@@ -178,8 +186,8 @@ impl Commit {
     }
 
     /// Makes the commit conditional: it applies only if no task claimed `(owner, message_id)`.
-    pub fn claiming(mut self, owner: &str, message_id: &str, task_id: &str) -> Self {
-        let key = idem_key(owner, message_id);
+    pub fn claiming(mut self, agent: &str, owner: &str, message_id: &str, task_id: &str) -> Self {
+        let key = idem_key(agent, owner, message_id);
         self.ops
             .push(Op::Put(key.clone(), task_id.as_bytes().to_vec()));
         self.claim = Some((key, task_id.to_owned()));
@@ -300,15 +308,16 @@ impl Log {
         }
     }
 
-    /// The task an earlier send of `(owner, message_id)` created, if any.
+    /// The task an earlier send of `message_id` by `owner` to `agent` created, if any.
     pub fn idempotent_task(
         &self,
+        agent: &str,
         owner: &str,
         message_id: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(self
             .store
-            .get(&idem_key(owner, message_id))?
+            .get(&idem_key(agent, owner, message_id))?
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 

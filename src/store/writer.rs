@@ -351,7 +351,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_idempotency_claim_is_taken_once() {
         let (_dir, _store, writer) = setup(Durability::Fsync).await;
-        let claim = |task: &str| Commit::default().claiming("owner", "message-1", task);
+        let claim = |task: &str| Commit::default().claiming("agent", "owner", "message-1", task);
         let outcomes = futures_util::future::join_all((0..20).map(|i| {
             let w = writer.clone();
             let c = claim(&format!("t{i}"));

@@ -415,3 +415,48 @@ async fn agent_cards_are_served_with_caching_headers() {
     let r = s.rpc_at("/agents/echo", "SendMessage", json!({"message": {"messageId": uuid(), "role": "ROLE_USER", "parts": [{"text": "x"}]}})).await;
     assert_eq!(state(&r["result"]["task"]), "TASK_STATE_COMPLETED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_are_separate_task_spaces() {
+    let s = TestServer::start(|rt| async move {
+        for name in ["alpha", "beta"] {
+            rt.add_agent(
+                a2a_runtime::AgentSpec::new(name),
+                a2a_runtime::agents::Echo::default(),
+            )
+            .await
+            .unwrap();
+        }
+    })
+    .await;
+    let msg = json!({"message": {"messageId": "shared-id", "role": "ROLE_USER", "parts": [{"text": "x"}]}});
+    let a = s.rpc_at("/agents/alpha", "SendMessage", msg.clone()).await["result"]["task"].clone();
+    let b = s.rpc_at("/agents/beta", "SendMessage", msg).await["result"]["task"].clone();
+    assert_ne!(
+        a["id"], b["id"],
+        "the same messageId sent to two agents makes two tasks"
+    );
+    let cross = s
+        .rpc_at("/agents/beta", "GetTask", json!({"id": a["id"]}))
+        .await;
+    assert_eq!(
+        code(&cross),
+        -32001,
+        "one agent's task is not found through another"
+    );
+    let list = s.rpc_at("/agents/alpha", "ListTasks", json!({})).await;
+    assert_eq!(list["result"]["totalSize"], 1);
+    let body = serde_json::to_vec(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": a["id"]}}),
+    )
+    .unwrap();
+    let (status, _, text) = s
+        .raw(
+            "/agents/gamma",
+            &[("Content-Type", "application/json"), ("A2A-Version", "1.0")],
+            body,
+        )
+        .await;
+    assert_eq!(status, 404, "no such agent");
+    assert_eq!(code(&serde_json::from_str(&text).unwrap()), -32600);
+}
