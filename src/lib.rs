@@ -1,6 +1,56 @@
-//! a2a-runtime: an A2A 1.0 runtime where every agent, session and task is a supervised actor
-//! with a bounded mailbox, and every state change is written to a durable log before anyone hears
-//! of it.
+//! a2a-runtime: an [A2A](https://a2a-protocol.org) 1.0 runtime where every agent, session and task
+//! is a supervised actor with a bounded mailbox, and every state change is written to a durable
+//! log before anyone hears of it.
+//!
+//! # Writing and serving an agent
+//!
+//! Implement [`Agent`]: one call per turn of a task, with everything about it in a
+//! [`TaskContext`]. Every emitter returns once its event is in the log.
+//!
+//! ```no_run
+//! use a2a_runtime::transport::{HttpConfig, router};
+//! use a2a_runtime::{Agent, AgentError, AgentSpec, Runtime, RuntimeConfig, TaskContext};
+//!
+//! struct Greeter;
+//!
+//! impl Agent for Greeter {
+//!     async fn on_message(&self, ctx: TaskContext) -> Result<(), AgentError> {
+//!         if ctx.text().is_empty() {
+//!             // The task waits; the client's next message with this taskId is the next turn.
+//!             return ctx.input_required("What is your name?").await;
+//!         }
+//!         ctx.working("thinking").await?;
+//!         ctx.artifact_text("greeting", format!("hello, {}", ctx.text())).await?;
+//!         ctx.complete().await
+//!     }
+//! }
+//!
+//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = Runtime::open(RuntimeConfig::new("./data")).await?;
+//! let mut spec = AgentSpec::new("greeter");
+//! spec.mailbox.capacity = 64; // requests admitted at once; more wait, then get 429
+//! runtime.add_agent(spec, Greeter).await?;
+//! runtime.recover().await?; // resume (or fail) what a crash interrupted
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7420").await?;
+//! axum::serve(listener, router(runtime.clone(), HttpConfig::default())).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The same operations are methods of [`Runtime`] (`send`, `get_task`, `list_tasks`,
+//! `cancel_task`), which is what the bindings call.
+//!
+//! # Layers
+//!
+//! Dependencies point one way: [`protocol`] (the wire model, no I/O) ← [`store`] (the log) ←
+//! [`runtime`] (actors, [`Agent`], [`TaskContext`]) ← [`transport`] (HTTP, JSON-RPC) ←
+//! [`agents`] (built-in kinds) ← the `a2a` binary. [`config`] holds the manifest model.
+//!
+//! # What is promised
+//!
+//! - An acknowledged task survives `kill -9` (durability `fsync`, the default).
+//! - A repeated `messageId` from the same caller to the same agent runs the agent once.
+//! - A full agent answers 429 with `Retry-After`; no queue grows without bound.
+//! - A handler that panics or fails fails only its own task.
 
 pub mod agents;
 pub mod config;
