@@ -197,7 +197,7 @@ async fn read_limited(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
-) -> Result<bytes::Bytes, Response> {
+) -> Result<axum::body::Bytes, Response> {
     let too_large = || {
         rpc_error(
             StatusCode::PAYLOAD_TOO_LARGE,
