@@ -5,6 +5,9 @@
 //! are plain bincode structs (`…V1`) whose A2A content is JSON bytes: never bincode a type with
 //! `serde_json::Value`, tagged enums or skipped fields (they fail or silently shift on the next
 //! field). A shipped `…Vn` is never edited: add `…Vn+1` and upcast when reading.
+//!
+//! Byte fields go through `serde_bytes`: bincode writes them exactly as it writes a `Vec<u8>`
+//! (a length, then the bytes) but in one copy instead of one call per byte.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +36,7 @@ struct Envelope {
     kind: u8,
     schema: u16,
     crc32: u32,
+    #[serde(with = "serde_bytes")]
     payload: Vec<u8>,
 }
 
@@ -45,8 +49,10 @@ struct TaskRecordV1 {
     attempts: u32,
     /// The task as ProtoJSON (`Task`), with its whole history and artifacts; empty in a
     /// header-only record, whose task is its first event (`next_seq` is then 1).
+    #[serde(with = "serde_bytes")]
     task_json: Vec<u8>,
     /// The bare `Message` the agent answered with instead of a task (ProtoJSON), or empty.
+    #[serde(with = "serde_bytes")]
     reply_json: Vec<u8>,
 }
 
@@ -55,6 +61,7 @@ struct TaskRecordV1 {
 struct EventRecordV1 {
     seq: u64,
     /// The event exactly as it goes on the wire (`StreamResponse` ProtoJSON).
+    #[serde(with = "serde_bytes")]
     json: Vec<u8>,
 }
 
@@ -63,7 +70,7 @@ struct EventRecordV1 {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct EventsV1 {
     first_seq: u64,
-    events: Vec<Vec<u8>>,
+    events: Vec<serde_bytes::ByteBuf>,
 }
 
 /// A task as the runtime keeps it.
@@ -212,6 +219,7 @@ impl TaskRecord {
 impl EventRecord {
     /// Encodes consecutive events, the first with sequence number `first_seq`, as one record.
     pub fn encode_run(first_seq: u64, events: Vec<Vec<u8>>) -> Vec<u8> {
+        let events = events.into_iter().map(serde_bytes::ByteBuf::from).collect();
         let v1 = EventsV1 { first_seq, events };
         seal(
             RecordKind::Events,
@@ -229,7 +237,10 @@ impl EventRecord {
                     .events
                     .into_iter()
                     .zip(run.first_seq..)
-                    .map(|(json, seq)| Self { seq, json })
+                    .map(|(json, seq)| Self {
+                        seq,
+                        json: json.into_vec(),
+                    })
                     .collect())
             }
             (k, _, _) if k == RecordKind::Event as u8 => Ok(vec![Self::decode(bytes)?]),
