@@ -138,6 +138,18 @@ pub fn success<T: Serialize>(id: &Value, result: &T) -> Vec<u8> {
     })
 }
 
+/// Writes a success response around a result that is already JSON.
+pub fn success_raw(id: &Value, result_json: &[u8]) -> Vec<u8> {
+    let id = serde_json::to_vec(id).unwrap_or_else(|_| b"null".to_vec());
+    let mut out = Vec::with_capacity(result_json.len() + id.len() + 32);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    out.extend_from_slice(&id);
+    out.extend_from_slice(br#","result":"#);
+    out.extend_from_slice(result_json);
+    out.push(b'}');
+    out
+}
+
 /// Writes an error response.
 pub fn error(id: &Value, err: &A2aError) -> Vec<u8> {
     let v = serde_json::json!({"jsonrpc": "2.0", "id": id, "error": err.to_jsonrpc()});

@@ -29,6 +29,8 @@ pub(crate) struct Published {
     pub task: Arc<Task>,
     pub reply: Option<Arc<Message>>,
     pub ticket: u64,
+    /// Every event below this sequence number is in the log, in batches up to `ticket`.
+    pub next_seq: u64,
 }
 
 impl Published {
@@ -95,6 +97,7 @@ impl TaskCore {
             task: Arc::new(record.task.clone()),
             reply: record.reply.clone().map(Arc::new),
             ticket,
+            next_seq: record.next_seq,
         };
         Arc::new(Self {
             id: record.task.id.clone(),
@@ -241,6 +244,7 @@ impl TaskCore {
         self.published.send_replace(Published {
             task: Arc::new(rec.task.clone()),
             reply: rec.reply.clone().map(Arc::new),
+            next_seq: rec.next_seq,
             ticket,
         });
         Ok(ticket)

@@ -15,6 +15,7 @@ mod core;
 mod live;
 mod operations;
 mod session;
+mod stream;
 mod supervisor;
 mod task;
 
@@ -29,6 +30,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 pub use agent::{Agent, AgentError};
 pub use context::{TaskContext, text_artifact};
+pub use stream::{StreamEvent, TaskStream};
 
 use self::agent::DynAgent;
 use self::agent_actor::AgentMsg;

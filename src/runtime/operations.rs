@@ -9,13 +9,27 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::core::{self, Change, Published, TaskCore};
+use super::stream::{StreamEvent, TaskStream};
 use super::task::{Accepted, TaskMsg, Turn, TurnKind};
 use super::{AgentEntry, Runtime, internal};
 use crate::protocol::{
     A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTasksRequest, ListTasksResponse,
     Message, Part, SendMessageRequest, SendMessageResponse, Task, TaskState, validate,
 };
+use crate::protocol::{StreamResponse, SubscribeToTaskRequest};
 use crate::store::{Applied, TaskQuery, TaskRecord};
+
+/// How a send began.
+pub(crate) enum Started {
+    /// A turn runs; `ticket` makes its first write durable; `is_new` for a task created now.
+    Running {
+        core: Arc<TaskCore>,
+        ticket: u64,
+        is_new: bool,
+    },
+    /// An earlier send of the same `messageId` made this task.
+    Existing(String),
+}
 
 impl Runtime {
     fn agent_or_err(&self, name: &str) -> Result<Arc<AgentEntry>, A2aError> {
@@ -45,10 +59,26 @@ impl Runtime {
         caller: &str,
         req: SendMessageRequest,
     ) -> Result<SendMessageResponse, A2aError> {
-        let message = validate::send_message(&req)?.clone();
-        let entry = self.agent_or_err(agent)?;
-        let cfg = req.configuration.unwrap_or_default();
+        let cfg = req.configuration.clone().unwrap_or_default();
         let (immediate, history) = (cfg.return_immediately, cfg.history_length);
+        match self.start(agent, caller, &req).await? {
+            Started::Running { core, ticket, .. } => {
+                self.answer(&core, ticket, immediate, history).await
+            }
+            Started::Existing(task) => self.answer_existing(&task, immediate, history).await,
+        }
+    }
+
+    /// Admits a message and starts its turn: a new task, or the next turn of `message.taskId`;
+    /// or finds the task an earlier send of the same `messageId` made.
+    pub(crate) async fn start(
+        &self,
+        agent: &str,
+        caller: &str,
+        req: &SendMessageRequest,
+    ) -> Result<Started, A2aError> {
+        let message = validate::send_message(req)?.clone();
+        let entry = self.agent_or_err(agent)?;
         if self.inner.closing.load(Ordering::Acquire) {
             return Err(A2aError::with_message(
                 ErrorKind::Overloaded,
@@ -66,7 +96,7 @@ impl Runtime {
                 .idempotent_task(agent, caller, &message.message_id)
                 .map_err(internal)?
         {
-            return self.answer_existing(&existing, immediate, history).await;
+            return Ok(Started::Existing(existing));
         }
         let admission = Duration::from_millis(entry.shared.spec.mailbox.admission_timeout_ms);
         let permit = match immediate_slot {
@@ -91,6 +121,7 @@ impl Runtime {
             }
         };
         let (tx, rx) = oneshot::channel();
+        let message_task_is_new = message.task_id.is_empty();
         if !message.task_id.is_empty() {
             let rec = self.visible_task(agent, caller, &message.task_id)?;
             if !message.context_id.is_empty() && message.context_id != rec.task.context_id {
@@ -134,7 +165,7 @@ impl Runtime {
                 Applied::Done(t) => t,
                 Applied::Duplicate(other) => {
                     drop(permit);
-                    return self.answer_existing(&other, immediate, history).await;
+                    return Ok(Started::Existing(other));
                 }
             };
             let core = TaskCore::new(self.inner.log.clone(), record, ticket);
@@ -157,14 +188,17 @@ impl Runtime {
                 return Err(e);
             }
         }
+        let is_new = message_task_is_new;
         match rx
             .await
             .map_err(|_| internal("the task actor stopped before answering"))??
         {
-            Accepted::Running { core, ticket } => {
-                self.answer(&core, ticket, immediate, history).await
-            }
-            Accepted::Duplicate(other) => self.answer_existing(&other, immediate, history).await,
+            Accepted::Running { core, ticket } => Ok(Started::Running {
+                core,
+                ticket,
+                is_new,
+            }),
+            Accepted::Duplicate(other) => Ok(Started::Existing(other)),
         }
     }
 
@@ -240,7 +274,81 @@ impl Runtime {
         }
     }
 
-    /// GetTask.
+    /// SendStreamingMessage: starts like [`Runtime::send`] and streams the task's events: a new
+    /// task from its first event (or the agent's bare Message alone), a follow-up turn from a
+    /// snapshot of the task, a repeated `messageId` from the original task's first event.
+    pub async fn send_streaming(
+        &self,
+        agent: &str,
+        caller: &str,
+        req: SendMessageRequest,
+    ) -> Result<TaskStream, A2aError> {
+        let (log, live) = (self.inner.log.clone(), self.inner.live.clone());
+        match self.start(agent, caller, &req).await? {
+            Started::Running {
+                core, is_new: true, ..
+            } => Ok(TaskStream::for_new_task(log, live, core.id.clone())),
+            Started::Running { core, .. } => {
+                let p = core.latest();
+                self.inner.log.durable(p.ticket).await.map_err(internal)?;
+                let seq = p.next_seq.saturating_sub(1);
+                let json = serde_json::to_vec(&StreamResponse::Task((*p.task).clone()))
+                    .map_err(internal)?;
+                Ok(TaskStream::new(
+                    log,
+                    live,
+                    core.id.clone(),
+                    seq,
+                    Some(StreamEvent { seq, json }),
+                ))
+            }
+            Started::Existing(task) => Ok(TaskStream::new(log, live, task, 0, None)),
+        }
+    }
+
+    /// SubscribeToTask: the current task, then its events until it is final or interrupted.
+    /// With `last_event_id` (our extension: the SSE `Last-Event-ID` of an earlier stream), every
+    /// event after that id instead, even of a task that is final by now.
+    pub async fn subscribe(
+        &self,
+        agent: &str,
+        caller: &str,
+        req: SubscribeToTaskRequest,
+        last_event_id: Option<u64>,
+    ) -> Result<TaskStream, A2aError> {
+        validate::required_id(&req.id, "id")?;
+        self.agent_or_err(agent)?;
+        let rec = self.visible_task(agent, caller, &req.id)?;
+        let (log, live) = (self.inner.log.clone(), self.inner.live.clone());
+        if let Some(after) = last_event_id {
+            return Ok(TaskStream::new(log, live, rec.task.id, after, None));
+        }
+        if rec.task.status.state.is_terminal() {
+            return Err(A2aError::task_closed(&rec.task.id, rec.task.status.state));
+        }
+        let (task, next_seq) = match self.inner.live.get(&rec.task.id) {
+            Some(core) => {
+                let p = core.latest();
+                self.inner.log.durable(p.ticket).await.map_err(internal)?;
+                ((*p.task).clone(), p.next_seq)
+            }
+            None => {
+                self.inner.log.read_committed().await.map_err(internal)?;
+                (rec.task, rec.next_seq)
+            }
+        };
+        let seq = next_seq.saturating_sub(1);
+        let id = task.id.clone();
+        let json = serde_json::to_vec(&StreamResponse::Task(task)).map_err(internal)?;
+        Ok(TaskStream::new(
+            log,
+            live,
+            id,
+            seq,
+            Some(StreamEvent { seq, json }),
+        ))
+    }
+
     pub async fn get_task(
         &self,
         agent: &str,

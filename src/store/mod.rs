@@ -262,6 +262,12 @@ impl Log {
         self.writer.durable(self.writer.applied()).await
     }
 
+    /// The newest batch applied: everything a read sees now is in a batch up to it, once the
+    /// writers that produced it have returned.
+    pub fn applied(&self) -> u64 {
+        self.writer.applied()
+    }
+
     /// Flushes everything and waits for it (shutdown).
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.store.flush().await

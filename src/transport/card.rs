@@ -30,7 +30,7 @@ pub fn agent_card(spec: &AgentSpec, url: &str) -> AgentCard {
         }],
         version: spec.version.clone(),
         capabilities: AgentCapabilities {
-            streaming: Some(false),
+            streaming: Some(true),
             push_notifications: Some(false),
             extensions: Vec::new(),
             extended_agent_card: Some(false),

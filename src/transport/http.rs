@@ -41,6 +41,8 @@ pub struct HttpConfig {
     /// Requests served at once, all routes together; more get 503 with `Retry-After` at once.
     /// Agent mailboxes bound the work; this bounds what waiting requests themselves hold.
     pub max_in_flight: usize,
+    /// How often an idle SSE stream gets a keep-alive comment, so proxies do not cut it.
+    pub keep_alive: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -51,6 +53,7 @@ impl Default for HttpConfig {
             card_max_age_secs: 300,
             metrics: None,
             max_in_flight: 10_000,
+            keep_alive: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -179,8 +182,20 @@ async fn rpc(st: &AppState, agent: &str, uri: &Uri, headers: &HeaderMap, body: B
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let version = requested_version(headers, uri);
-    let reply = jsonrpc::call(&st.runtime, agent, ANONYMOUS, version, &bytes).await;
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let call = jsonrpc::Call {
+        agent,
+        caller: ANONYMOUS,
+        version: requested_version(headers, uri),
+        last_event_id,
+    };
+    let reply = jsonrpc::call(&st.runtime, call, &bytes).await;
+    if let Some((id, stream)) = reply.stream {
+        return sse(id, stream, st.config.keep_alive);
+    }
     match reply.error {
         Some(ErrorKind::Overloaded) => {
             let mut r = json_response(StatusCode::TOO_MANY_REQUESTS, reply.body);
@@ -352,4 +367,37 @@ async fn limit_in_flight(
         return r;
     };
     next.run(req).await
+}
+
+/// A task's events as server-sent events: `id:` is the event's sequence number, `data:` a
+/// JSON-RPC response holding the `StreamResponse`. An error after the stream began is sent as an
+/// `event: error` carrying a JSON-RPC error, and ends the stream.
+fn sse(
+    id: serde_json::Value,
+    stream: crate::runtime::TaskStream,
+    keep_alive: std::time::Duration,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let events = futures_util::stream::unfold(Some((stream, id)), |state| async move {
+        let (mut stream, id) = state?;
+        let event = match stream.next().await? {
+            Ok(ev) => {
+                let data = envelope::success_raw(&id, &ev.json);
+                Event::default()
+                    .id(ev.seq.to_string())
+                    .data(String::from_utf8_lossy(&data))
+            }
+            Err(e) => {
+                let data = envelope::error(&id, &e);
+                let event = Event::default()
+                    .event("error")
+                    .data(String::from_utf8_lossy(&data));
+                return Some((Ok::<Event, std::convert::Infallible>(event), None));
+            }
+        };
+        Some((Ok(event), Some((stream, id))))
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(keep_alive))
+        .into_response()
 }

@@ -5,13 +5,30 @@ use serde_json::Value;
 use crate::Runtime;
 use crate::protocol::{
     A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTasksRequest, SendMessageRequest,
-    jsonrpc, negotiate,
+    SubscribeToTaskRequest, jsonrpc, negotiate,
 };
+use crate::runtime::TaskStream;
 
-/// The outcome of one call: the response body, and the error if it failed (for the HTTP status).
+/// The outcome of one call: the response body (or, for the streaming methods, the stream to send
+/// as server-sent events), and the error if it failed (for the HTTP status).
 pub(crate) struct Reply {
     pub body: Vec<u8>,
     pub error: Option<ErrorKind>,
+    pub stream: Option<(Value, TaskStream)>,
+}
+
+/// What a call carries besides its body.
+pub(crate) struct Call<'a> {
+    pub agent: &'a str,
+    pub caller: &'a str,
+    pub version: Option<&'a str>,
+    /// The SSE `Last-Event-ID` header: SubscribeToTask resumes after it.
+    pub last_event_id: Option<u64>,
+}
+
+enum Answer {
+    Body(Vec<u8>),
+    Stream(TaskStream),
 }
 
 impl Reply {
@@ -19,44 +36,48 @@ impl Reply {
         Self {
             body: jsonrpc::error(id, e),
             error: Some(e.kind),
+            stream: None,
         }
     }
 }
 
 /// Handles a JSON-RPC request body addressed to `agent`.
-pub(crate) async fn call(
-    runtime: &Runtime,
-    agent: &str,
-    caller: &str,
-    version: Option<&str>,
-    body: &[u8],
-) -> Reply {
+pub(crate) async fn call(runtime: &Runtime, call: Call<'_>, body: &[u8]) -> Reply {
     let req = match jsonrpc::parse_request(body) {
         Ok(r) => r,
         Err((id, e)) => return Reply::err(&id, &e),
     };
     let id = req.id;
-    if let Err(e) = negotiate(version) {
+    if let Err(e) = negotiate(call.version) {
         return Reply::err(&id, &e);
     }
-    match dispatch(runtime, agent, caller, &id, req.method, req.params).await {
-        Ok(body) => Reply { body, error: None },
+    match dispatch(runtime, &call, &id, req.method, req.params).await {
+        Ok(Answer::Body(body)) => Reply {
+            body,
+            error: None,
+            stream: None,
+        },
+        Ok(Answer::Stream(stream)) => Reply {
+            body: Vec::new(),
+            error: None,
+            stream: Some((id, stream)),
+        },
         Err(e) => Reply::err(&id, &e),
     }
 }
 
-fn ok<T: serde::Serialize>(id: &Value, result: &T) -> Result<Vec<u8>, A2aError> {
-    Ok(jsonrpc::success(id, result))
+fn ok<T: serde::Serialize>(id: &Value, result: &T) -> Result<Answer, A2aError> {
+    Ok(Answer::Body(jsonrpc::success(id, result)))
 }
 
 async fn dispatch(
     runtime: &Runtime,
-    agent: &str,
-    caller: &str,
+    call: &Call<'_>,
     id: &Value,
     method: &str,
     params: Option<&serde_json::value::RawValue>,
-) -> Result<Vec<u8>, A2aError> {
+) -> Result<Answer, A2aError> {
+    let (agent, caller) = (call.agent, call.caller);
     match method {
         "SendMessage" => {
             let p: SendMessageRequest = jsonrpc::parse_params(params)?;
@@ -74,10 +95,20 @@ async fn dispatch(
             let p: CancelTaskRequest = jsonrpc::parse_params(params)?;
             ok(id, &runtime.cancel_task(agent, caller, p).await?)
         }
-        "SendStreamingMessage" | "SubscribeToTask" => Err(A2aError::with_message(
-            ErrorKind::UnsupportedOperation,
-            format!("{method}: this agent does not declare capabilities.streaming"),
-        )),
+        "SendStreamingMessage" => {
+            let p: SendMessageRequest = jsonrpc::parse_params(params)?;
+            Ok(Answer::Stream(
+                runtime.send_streaming(agent, caller, p).await?,
+            ))
+        }
+        "SubscribeToTask" => {
+            let p: SubscribeToTaskRequest = jsonrpc::parse_params(params)?;
+            Ok(Answer::Stream(
+                runtime
+                    .subscribe(agent, caller, p, call.last_event_id)
+                    .await?,
+            ))
+        }
         "CreateTaskPushNotificationConfig"
         | "GetTaskPushNotificationConfig"
         | "ListTaskPushNotificationConfigs"

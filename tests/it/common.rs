@@ -241,3 +241,112 @@ pub async fn scripted(tweak: impl FnOnce(&mut AgentSpec)) -> (TestServer, Script
     .await;
     (server, agent)
 }
+
+/// One server-sent event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: Value,
+}
+
+/// A reader of `text/event-stream` per the W3C rules: `\n` or `\r\n` line ends, comments,
+/// multi-line `data:` joined with `\n`, blank line ends an event.
+#[derive(Debug)]
+pub struct SseReader {
+    resp: reqwest::Response,
+    buf: String,
+    pub comments: usize,
+}
+
+impl SseReader {
+    pub fn new(resp: reqwest::Response) -> Self {
+        Self {
+            resp,
+            buf: String::new(),
+            comments: 0,
+        }
+    }
+
+    /// The next event, or `None` when the server closed the stream.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            let normalized = self.buf.replace("\r\n", "\n");
+            if let Some(end) = normalized.find("\n\n") {
+                let block = normalized[..end].to_owned();
+                self.buf = normalized[end + 2..].to_owned();
+                let (mut id, mut event, mut data) = (None, None, Vec::new());
+                for line in block.lines() {
+                    if line.starts_with(':') {
+                        self.comments += 1;
+                        continue;
+                    }
+                    let (field, value) = line
+                        .split_once(':')
+                        .map(|(f, v)| (f, v.strip_prefix(' ').unwrap_or(v)))
+                        .unwrap_or((line, ""));
+                    match field {
+                        "id" => id = Some(value.to_owned()),
+                        "event" => event = Some(value.to_owned()),
+                        "data" => data.push(value.to_owned()),
+                        _ => {}
+                    }
+                }
+                if data.is_empty() {
+                    continue; // a comment-only block (keep-alive)
+                }
+                let data = serde_json::from_str(&data.join("\n")).expect("event data is JSON");
+                return Some(SseEvent { id, event, data });
+            }
+            match self.resp.chunk().await.expect("stream reads") {
+                Some(bytes) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
+                None => return None,
+            }
+        }
+    }
+
+    /// Every remaining event.
+    pub async fn collect(mut self) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        while let Some(e) = self.next().await {
+            out.push(e);
+        }
+        out
+    }
+}
+
+impl TestServer {
+    /// Calls a streaming method; returns the SSE reader, or the plain JSON-RPC error answer.
+    pub async fn stream(
+        &self,
+        method: &str,
+        params: Value,
+        last_event_id: Option<&str>,
+    ) -> Result<SseReader, Value> {
+        let body = json!({"jsonrpc": "2.0", "id": 5, "method": method, "params": params});
+        let mut req = self
+            .client
+            .post(&self.url)
+            .header("A2A-Version", "1.0")
+            .json(&body);
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let resp = req.send().await.expect("request");
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        if ct.starts_with("text/event-stream") {
+            Ok(SseReader::new(resp))
+        } else {
+            Err(resp.json().await.expect("a JSON-RPC error"))
+        }
+    }
+}
+
+/// The `result` of an SSE event's JSON-RPC envelope.
+pub fn result(e: &SseEvent) -> &Value {
+    &e.data["result"]
+}

@@ -201,8 +201,8 @@ async fn bad_params_name_the_field() {
 async fn undeclared_capabilities_get_their_errors() {
     let s = TestServer::echo().await;
     for (method, want) in [
-        ("SendStreamingMessage", -32004),
-        ("SubscribeToTask", -32004),
+        ("SendStreamingMessage", -32602),
+        ("SubscribeToTask", -32602),
         ("CreateTaskPushNotificationConfig", -32003),
         ("GetTaskPushNotificationConfig", -32003),
         ("ListTaskPushNotificationConfigs", -32003),

@@ -6,4 +6,5 @@ mod malformed;
 mod methods;
 mod multiturn;
 mod overload;
+mod streaming;
 mod supervision;

@@ -353,7 +353,7 @@ async fn agent_cards_are_served_with_caching_headers() {
     assert_eq!(card["supportedInterfaces"][0]["protocolBinding"], "JSONRPC");
     assert_eq!(card["supportedInterfaces"][0]["protocolVersion"], "1.0");
     assert_eq!(card["supportedInterfaces"][0]["url"], format!("{}/", s.url));
-    assert_eq!(card["capabilities"]["streaming"], false);
+    assert_eq!(card["capabilities"]["streaming"], true);
     for k in [
         "name",
         "description",

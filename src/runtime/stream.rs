@@ -1,0 +1,220 @@
+//! A task's events as a stream, read from the log at the reader's own pace.
+//!
+//! A [`TaskStream`] keeps a cursor (the last sequence number it handed out) and reads the
+//! events after it from the log, in small pages, when the task's actor publishes a change (or,
+//! for a task with no live actor, on a short poll). It hands out only events that are durable:
+//! for a live task, those below the published frontier once its ticket is flushed; otherwise
+//! everything in the log once what was applied is flushed. A slow reader holds no buffer but its
+//! page, and never slows the task or other readers.
+//!
+//! The sequence number is the SSE `id`, so a reader that comes back with `Last-Event-ID` gets
+//! every event after it, once, in order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::internal;
+use super::live::LiveTasks;
+use crate::protocol::{A2aError, StreamResponse};
+use crate::store::{EventRecord, Log};
+
+/// Events read per page.
+const PAGE: usize = 64;
+/// How often a task with no live actor is looked at again.
+const POLL: Duration = Duration::from_millis(200);
+/// How long a new task's first event waits to learn whether the agent answers with a bare
+/// Message instead (then the stream is that Message alone).
+const HOLD_FIRST: Duration = Duration::from_millis(100);
+
+/// One event ready for the wire: its sequence number and its `StreamResponse` JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEvent {
+    pub seq: u64,
+    pub json: Vec<u8>,
+}
+
+/// The events of one task, from a cursor on, until the task is final or interrupted.
+pub struct TaskStream {
+    log: Log,
+    live: Arc<LiveTasks>,
+    task_id: String,
+    /// The last sequence number read from the log.
+    read: u64,
+    /// A snapshot to hand out first (SubscribeToTask, follow-up turns).
+    first: Option<StreamEvent>,
+    pending: VecDeque<EventRecord>,
+    /// Set for a new task's stream: its first event is held back (see [`HOLD_FIRST`]).
+    hold_first: bool,
+    done: bool,
+}
+
+impl std::fmt::Debug for TaskStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskStream")
+            .field("task_id", &self.task_id)
+            .field("read", &self.read)
+            .finish()
+    }
+}
+
+/// Whether the stream ends after this event: a final or interrupted state, or a bare Message.
+fn closes(json: &[u8]) -> bool {
+    match serde_json::from_slice::<StreamResponse>(json) {
+        Ok(StreamResponse::Message(_)) => true,
+        Ok(StreamResponse::StatusUpdate(u)) => {
+            u.status.state.is_terminal() || u.status.state.is_interrupted()
+        }
+        Ok(StreamResponse::Task(t)) => {
+            t.status.state.is_terminal() || t.status.state.is_interrupted()
+        }
+        Ok(StreamResponse::ArtifactUpdate(_)) => false,
+        Err(_) => true,
+    }
+}
+
+impl TaskStream {
+    pub(crate) fn new(
+        log: Log,
+        live: Arc<LiveTasks>,
+        task_id: String,
+        after: u64,
+        first: Option<StreamEvent>,
+    ) -> Self {
+        Self {
+            log,
+            live,
+            task_id,
+            read: after,
+            first,
+            pending: VecDeque::new(),
+            hold_first: false,
+            done: false,
+        }
+    }
+
+    /// A new task's stream: from its first event, which waits briefly to see whether the agent
+    /// answers with a bare Message.
+    pub(crate) fn for_new_task(log: Log, live: Arc<LiveTasks>, task_id: String) -> Self {
+        Self {
+            hold_first: true,
+            ..Self::new(log, live, task_id, 0, None)
+        }
+    }
+
+    /// The task this stream follows.
+    pub fn task_id(&self) -> &str {
+        &self.task_id
+    }
+
+    /// The next event, or `None` once the stream is over.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an event is handed out only by the call that returns it.
+    pub async fn next(&mut self) -> Option<Result<StreamEvent, A2aError>> {
+        if let Some(first) = self.first.take() {
+            self.done = closes(&first.json);
+            return Some(Ok(first));
+        }
+        if self.hold_first
+            && let Err(e) = self.hold_back_first().await
+        {
+            return Some(Err(e));
+        }
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                if closes(&ev.json) {
+                    self.done = true;
+                    self.pending.clear();
+                }
+                return Some(Ok(StreamEvent {
+                    seq: ev.seq,
+                    json: ev.json,
+                }));
+            }
+            if self.done {
+                return None;
+            }
+            if let Err(e) = self.fill().await {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+    }
+
+    /// Reads the next page of durable events, waiting for the task to change when there is none.
+    async fn fill(&mut self) -> Result<(), A2aError> {
+        loop {
+            if let Some(core) = self.live.get(&self.task_id) {
+                let mut watch = core.watch();
+                let published = watch.borrow_and_update().clone();
+                if published.next_seq > self.read + 1 {
+                    let page = self
+                        .log
+                        .events_after(&self.task_id, self.read, PAGE)
+                        .map_err(internal)?;
+                    let page: Vec<EventRecord> = page
+                        .into_iter()
+                        .filter(|e| e.seq < published.next_seq)
+                        .collect();
+                    self.log.durable(published.ticket).await.map_err(internal)?;
+                    return self.take(page);
+                }
+                // Woken by the next publication, or by the actor going away (then poll the log).
+                let _ = tokio::time::timeout(POLL, watch.changed()).await;
+                continue;
+            }
+            // No live actor: nothing writes this task, so what the log holds is complete once
+            // flushed; an actor starting meanwhile is caught by the second look.
+            let page = self
+                .log
+                .events_after(&self.task_id, self.read, PAGE)
+                .map_err(internal)?;
+            if self.live.get(&self.task_id).is_some() {
+                continue;
+            }
+            if !page.is_empty() {
+                self.log.read_committed().await.map_err(internal)?;
+                return self.take(page);
+            }
+            // Caught up with a final task: nothing will follow.
+            if let Some(rec) = self.log.task(&self.task_id).map_err(internal)?
+                && rec.task.status.state.is_terminal()
+            {
+                self.done = true;
+                return Ok(());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    fn take(&mut self, page: Vec<EventRecord>) -> Result<(), A2aError> {
+        if let Some(last) = page.last() {
+            self.read = last.seq;
+        }
+        self.pending.extend(page);
+        Ok(())
+    }
+
+    async fn hold_back_first(&mut self) -> Result<(), A2aError> {
+        self.hold_first = false;
+        let deadline = tokio::time::Instant::now() + HOLD_FIRST;
+        while self.pending.len() < 2 && !self.done {
+            match tokio::time::timeout_at(deadline, self.fill()).await {
+                Ok(r) => r?,
+                Err(_) => break,
+            }
+        }
+        let second_is_message = self.pending.get(1).is_some_and(|e| {
+            matches!(
+                serde_json::from_slice(&e.json),
+                Ok(StreamResponse::Message(_))
+            )
+        });
+        if second_is_message {
+            self.pending.pop_front();
+        }
+        Ok(())
+    }
+}
