@@ -390,3 +390,95 @@ fn a_bad_manifest_or_data_dir_stops_startup_naming_the_problem() {
     let err = start_fails(&not_a_dir, actors.path());
     assert!(err.contains(&not_a_dir.display().to_string()), "{err}");
 }
+
+/// The SSE events of a stream, read until it closes: `(id, result)`.
+async fn sse_events(resp: reqwest::Response, stop_after: Option<usize>) -> Vec<(u64, Value)> {
+    let mut resp = resp;
+    let (mut buf, mut out) = (String::new(), Vec::new());
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let id = block
+                .lines()
+                .find_map(|l| l.strip_prefix("id: "))
+                .map(|v| v.parse().unwrap());
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "));
+            if let (Some(id), Some(data)) = (id, data) {
+                let v: Value = serde_json::from_str(data).unwrap();
+                out.push((id, v["result"].clone()));
+                if stop_after == Some(out.len()) {
+                    return out;
+                }
+            }
+        }
+        match resp.chunk().await {
+            Ok(Some(bytes)) => buf.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => return out,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_resumes_after_sigkill_with_every_event_once() {
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    manifest(actors.path(), "slow", 600, "resume");
+    let mut server = Server::start(data.path(), actors.path());
+    let client = reqwest::Client::new();
+    let stream = |url: String, method: &'static str, params: Value, last: Option<u64>| {
+        let client = client.clone();
+        async move {
+            let mut req = client
+                .post(url)
+                .header("A2A-Version", "1.0")
+                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
+            if let Some(last) = last {
+                req = req.header("Last-Event-ID", last.to_string());
+            }
+            req.send().await.unwrap()
+        }
+    };
+    let params = json!({"message": {"messageId": "kill-stream-1", "role": "ROLE_USER", "parts": [{"text": "survive"}]}});
+    let resp = stream(
+        format!("{}/agents/slow", server.url),
+        "SendStreamingMessage",
+        params,
+        None,
+    )
+    .await;
+    let before = sse_events(resp, Some(2)).await; // the task, then WORKING
+    assert_eq!(before.iter().map(|e| e.0).collect::<Vec<_>>(), vec![1, 2]);
+    let task_id = before[0].1["task"]["id"].as_str().unwrap().to_owned();
+    server.child.kill().unwrap(); // SIGKILL while the handler sleeps
+    server.child.wait().unwrap();
+    drop(server);
+
+    let server = Server::start(data.path(), actors.path());
+    let resp = stream(
+        format!("{}/agents/slow", server.url),
+        "SubscribeToTask",
+        json!({"id": task_id}),
+        Some(2),
+    )
+    .await;
+    let after = sse_events(resp, None).await;
+    let ids: Vec<u64> = after.iter().map(|e| e.0).collect();
+    assert_eq!(
+        ids,
+        (3..3 + ids.len() as u64).collect::<Vec<_>>(),
+        "every event after 2, once, in order"
+    );
+    let last = &after.last().unwrap().1;
+    assert_eq!(
+        last["statusUpdate"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{after:?}"
+    );
+    let artifact = after
+        .iter()
+        .find_map(|e| e.1.get("artifactUpdate"))
+        .expect("the artifact");
+    assert_eq!(
+        artifact["artifact"]["metadata"]["attempt"], 2,
+        "the resumed turn knew it was a retry"
+    );
+}

@@ -209,3 +209,40 @@ async fn idle_streams_get_keep_alive_comments() {
         reader.comments
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_never_reads_holds_up_nothing() {
+    let (s, _) = scripted(|_| {}).await;
+    // big events, so a reader that stops reading fills the socket buffers quickly
+    let stalled = s
+        .stream(
+            "SendStreamingMessage",
+            msg(&format!("slow:50:{}", "x".repeat(200_000))),
+            None,
+        )
+        .await
+        .unwrap();
+    let r = s
+        .send_msg(
+            json!({"messageId": uuid(), "role": "ROLE_USER", "parts": [{"text": "slow:100"}]}),
+            json!({"returnImmediately": true}),
+        )
+        .await;
+    let id = r["task"]["id"].as_str().unwrap().to_owned();
+    let events = s
+        .stream("SubscribeToTask", json!({"id": id}), None)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(
+        result(events.last().unwrap())["statusUpdate"]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
+    // the stalled stream's own task finished too: the agent never waited for its reader
+    let list = s
+        .rpc("ListTasks", json!({"status": "TASK_STATE_COMPLETED"}))
+        .await;
+    assert_eq!(list["result"]["totalSize"], 2);
+    drop(stalled);
+}
