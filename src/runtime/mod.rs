@@ -127,6 +127,8 @@ struct Inner {
     live: Arc<LiveTasks>,
     supervisor: ActorRef<SupervisorMsg>,
     closing: AtomicBool,
+    /// Set when the runtime stops: open streams end, telling readers where to resume.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// The runtime: agents, their actors and the log. Cheap to clone.
@@ -193,6 +195,7 @@ impl Runtime {
                 live: Arc::new(LiveTasks::default()),
                 supervisor,
                 closing: AtomicBool::new(false),
+                shutdown: tokio::sync::watch::Sender::new(false),
             }),
         })
     }
@@ -292,6 +295,14 @@ impl Runtime {
         self.inner.live.len()
     }
 
+    pub(crate) fn stream_source(&self) -> stream::StreamSource {
+        stream::StreamSource {
+            log: self.inner.log.clone(),
+            live: self.inner.live.clone(),
+            shutdown: self.inner.shutdown.subscribe(),
+        }
+    }
+
     /// The log (for tools and tests).
     pub fn log(&self) -> &Log {
         &self.inner.log
@@ -389,6 +400,7 @@ impl Runtime {
     /// log. Tasks still running after `grace` are resumed or failed by the next start's recovery.
     pub async fn shutdown(&self, grace: Duration) -> Result<(), StoreError> {
         self.inner.closing.store(true, Ordering::Release);
+        self.inner.shutdown.send_replace(true);
         let entries: Vec<Arc<AgentEntry>> = self
             .inner
             .agents

@@ -283,11 +283,11 @@ impl Runtime {
         caller: &str,
         req: SendMessageRequest,
     ) -> Result<TaskStream, A2aError> {
-        let (log, live) = (self.inner.log.clone(), self.inner.live.clone());
+        let src = self.stream_source();
         match self.start(agent, caller, &req).await? {
             Started::Running {
                 core, is_new: true, ..
-            } => Ok(TaskStream::for_new_task(log, live, core.id.clone())),
+            } => Ok(TaskStream::for_new_task(src, core.id.clone())),
             Started::Running { core, .. } => {
                 let p = core.latest();
                 self.inner.log.durable(p.ticket).await.map_err(internal)?;
@@ -295,14 +295,13 @@ impl Runtime {
                 let json = serde_json::to_vec(&StreamResponse::Task((*p.task).clone()))
                     .map_err(internal)?;
                 Ok(TaskStream::new(
-                    log,
-                    live,
+                    src,
                     core.id.clone(),
                     seq,
                     Some(StreamEvent { seq, json }),
                 ))
             }
-            Started::Existing(task) => Ok(TaskStream::new(log, live, task, 0, None)),
+            Started::Existing(task) => Ok(TaskStream::new(src, task, 0, None)),
         }
     }
 
@@ -319,9 +318,9 @@ impl Runtime {
         validate::required_id(&req.id, "id")?;
         self.agent_or_err(agent)?;
         let rec = self.visible_task(agent, caller, &req.id)?;
-        let (log, live) = (self.inner.log.clone(), self.inner.live.clone());
+        let src = self.stream_source();
         if let Some(after) = last_event_id {
-            return Ok(TaskStream::new(log, live, rec.task.id, after, None));
+            return Ok(TaskStream::new(src, rec.task.id, after, None));
         }
         if rec.task.status.state.is_terminal() {
             return Err(A2aError::task_closed(&rec.task.id, rec.task.status.state));
@@ -341,8 +340,7 @@ impl Runtime {
         let id = task.id.clone();
         let json = serde_json::to_vec(&StreamResponse::Task(task)).map_err(internal)?;
         Ok(TaskStream::new(
-            log,
-            live,
+            src,
             id,
             seq,
             Some(StreamEvent { seq, json }),

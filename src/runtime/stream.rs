@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use super::internal;
 use super::live::LiveTasks;
-use crate::protocol::{A2aError, StreamResponse};
+use tokio::sync::watch;
+
+use crate::protocol::{A2aError, ErrorKind, StreamResponse};
 use crate::store::{EventRecord, Log};
 
 /// Events read per page.
@@ -34,10 +36,19 @@ pub struct StreamEvent {
     pub json: Vec<u8>,
 }
 
+/// What every stream reads from: the log, the live tasks, and the runtime's shutdown signal.
+#[derive(Clone)]
+pub(crate) struct StreamSource {
+    pub log: Log,
+    pub live: Arc<LiveTasks>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
 /// The events of one task, from a cursor on, until the task is final or interrupted.
 pub struct TaskStream {
     log: Log,
     live: Arc<LiveTasks>,
+    shutdown: watch::Receiver<bool>,
     task_id: String,
     /// The last sequence number read from the log.
     read: u64,
@@ -47,6 +58,8 @@ pub struct TaskStream {
     /// Set for a new task's stream: its first event is held back (see [`HOLD_FIRST`]).
     hold_first: bool,
     done: bool,
+    /// The last sequence number handed out (what a reader resumes after).
+    sent: u64,
 }
 
 impl std::fmt::Debug for TaskStream {
@@ -75,30 +88,36 @@ fn closes(json: &[u8]) -> bool {
 
 impl TaskStream {
     pub(crate) fn new(
-        log: Log,
-        live: Arc<LiveTasks>,
+        src: StreamSource,
         task_id: String,
         after: u64,
         first: Option<StreamEvent>,
     ) -> Self {
+        let StreamSource {
+            log,
+            live,
+            shutdown,
+        } = src;
         Self {
             log,
             live,
+            shutdown,
             task_id,
             read: after,
             first,
             pending: VecDeque::new(),
             hold_first: false,
             done: false,
+            sent: after,
         }
     }
 
     /// A new task's stream: from its first event, which waits briefly to see whether the agent
     /// answers with a bare Message.
-    pub(crate) fn for_new_task(log: Log, live: Arc<LiveTasks>, task_id: String) -> Self {
+    pub(crate) fn for_new_task(src: StreamSource, task_id: String) -> Self {
         Self {
             hold_first: true,
-            ..Self::new(log, live, task_id, 0, None)
+            ..Self::new(src, task_id, 0, None)
         }
     }
 
@@ -115,6 +134,7 @@ impl TaskStream {
     pub async fn next(&mut self) -> Option<Result<StreamEvent, A2aError>> {
         if let Some(first) = self.first.take() {
             self.done = closes(&first.json);
+            self.sent = first.seq;
             return Some(Ok(first));
         }
         if self.hold_first
@@ -128,6 +148,7 @@ impl TaskStream {
                     self.done = true;
                     self.pending.clear();
                 }
+                self.sent = ev.seq;
                 return Some(Ok(StreamEvent {
                     seq: ev.seq,
                     json: ev.json,
@@ -135,6 +156,10 @@ impl TaskStream {
             }
             if self.done {
                 return None;
+            }
+            if *self.shutdown.borrow() {
+                self.done = true;
+                return Some(Err(self.shutting_down()));
             }
             if let Err(e) = self.fill().await {
                 self.done = true;
@@ -161,8 +186,13 @@ impl TaskStream {
                     self.log.durable(published.ticket).await.map_err(internal)?;
                     return self.take(page);
                 }
-                // Woken by the next publication, or by the actor going away (then poll the log).
-                let _ = tokio::time::timeout(POLL, watch.changed()).await;
+                // Woken by the next publication, by the actor going away (then poll the log), or
+                // by the server stopping.
+                let mut shutdown = self.shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::timeout(POLL, watch.changed()) => {}
+                    _ = shutdown.wait_for(|s| *s) => return Ok(()),
+                }
                 continue;
             }
             // No live actor: nothing writes this task, so what the log holds is complete once
@@ -185,8 +215,32 @@ impl TaskStream {
                 self.done = true;
                 return Ok(());
             }
-            tokio::time::sleep(POLL).await;
+            self.pause(POLL).await;
+            if *self.shutdown.borrow() {
+                return Ok(());
+            }
         }
+    }
+
+    /// The last event of a stream the server ends because it stops: nothing is lost, the reader
+    /// resumes after the last id it got.
+    fn shutting_down(&self) -> A2aError {
+        A2aError::with_message(
+            ErrorKind::Overloaded,
+            format!(
+                "the server is shutting down; nothing is lost: resubscribe (SubscribeToTask) with Last-Event-ID: {}",
+                self.sent
+            ),
+        )
+        .meta("taskId", &self.task_id)
+        .meta("lastEventId", self.sent.to_string())
+        .meta("retryAfterSeconds", "1")
+    }
+
+    /// Waits up to `d`, or less if the server starts shutting down.
+    async fn pause(&mut self, d: Duration) {
+        let mut shutdown = self.shutdown.clone();
+        let _ = tokio::time::timeout(d, shutdown.wait_for(|s| *s)).await;
     }
 
     fn take(&mut self, page: Vec<EventRecord>) -> Result<(), A2aError> {

@@ -246,3 +246,37 @@ async fn a_subscriber_that_never_reads_holds_up_nothing() {
     assert_eq!(list["result"]["totalSize"], 2);
     drop(stalled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_streams_saying_where_to_resume() {
+    let (s, _) = scripted(|_| {}).await;
+    let mut reader = s
+        .stream("SendStreamingMessage", msg("slow:3000"), None)
+        .await
+        .unwrap();
+    let first = reader.next().await.unwrap();
+    let second = reader.next().await.unwrap(); // WORKING
+    assert_eq!(second.id.as_deref(), Some("2"));
+    let runtime = s.runtime.clone();
+    let stopping = tokio::spawn(async move {
+        runtime
+            .shutdown(std::time::Duration::from_millis(200))
+            .await
+    });
+    let last = reader
+        .next()
+        .await
+        .expect("a last event before the stream ends");
+    assert_eq!(last.event.as_deref(), Some("error"));
+    let info = &last.data["error"]["data"][0];
+    assert_eq!(info["metadata"]["lastEventId"], "2", "{last:?}");
+    assert_eq!(info["metadata"]["taskId"], result(&first)["task"]["id"]);
+    assert!(
+        last.data["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Last-Event-ID: 2")
+    );
+    assert!(reader.next().await.is_none(), "then the stream closes");
+    stopping.await.unwrap().unwrap();
+}
