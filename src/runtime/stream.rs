@@ -186,11 +186,13 @@ impl TaskStream {
                     self.log.durable(published.ticket).await.map_err(internal)?;
                     return self.take(page);
                 }
-                // Woken by the next publication, by the actor going away (then poll the log), or
-                // by the server stopping.
+                // Woken by the next publication, by the task's state going away with its actor
+                // (the sender drops once nobody holds the core: then read the log), or by the
+                // server stopping. An idle stream costs no wake-ups.
+                drop(core);
                 let mut shutdown = self.shutdown.clone();
                 tokio::select! {
-                    _ = tokio::time::timeout(POLL, watch.changed()) => {}
+                    _ = watch.changed() => {}
                     _ = shutdown.wait_for(|s| *s) => return Ok(()),
                 }
                 continue;
