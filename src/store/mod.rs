@@ -134,6 +134,9 @@ fn index_entry(t: &TaskRecord) -> (Vec<u8>, Vec<u8>) {
     (key, value)
 }
 
+/// Bytes of events one read returns at most (past its first event).
+pub const PAGE_BYTES: usize = 4 << 20;
+
 /// A set of changes that the writer applies atomically, with an optional idempotency claim.
 #[derive(Debug, Default)]
 pub struct Commit {
@@ -340,7 +343,8 @@ impl Log {
         Ok(out)
     }
 
-    /// Events of a task with `seq > after`, in order, at most `limit`.
+    /// Events of a task with `seq > after`, in order: at most `limit` of them and, past the first,
+    /// no more than about [`PAGE_BYTES`] (a reader of large chunks holds one page, not the log).
     pub fn events_after(
         &self,
         task: &str,
@@ -356,16 +360,18 @@ impl Log {
             None => return Ok(Vec::new()),
         };
         let mut out = Vec::new();
-        for kv in self.store.range(&start, &prefix_end(&prefix), false) {
+        let mut bytes = 0;
+        'records: for kv in self.store.range(&start, &prefix_end(&prefix), false) {
             let (_, v) = kv?;
-            out.extend(
-                EventRecord::decode_all(&v)?
-                    .into_iter()
-                    .filter(|e| e.seq > after),
-            );
-            if out.len() >= limit {
-                out.truncate(limit);
-                break;
+            for e in EventRecord::decode_all(&v)?
+                .into_iter()
+                .filter(|e| e.seq > after)
+            {
+                if out.len() >= limit || (!out.is_empty() && bytes + e.json.len() > PAGE_BYTES) {
+                    break 'records;
+                }
+                bytes += e.json.len();
+                out.push(e);
             }
         }
         Ok(out)
@@ -502,4 +508,42 @@ fn decode_page_token(token: &str) -> Result<Option<Vec<u8>>, StoreError> {
 /// Whether a page token is one this store could have issued.
 pub fn page_token_is_valid(token: &str) -> bool {
     token.is_empty() || decode_page_token(token).ok().flatten().is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn event_pages_are_bounded_by_count_and_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::open(dir.path(), 8 << 20, None).unwrap());
+        let log = Log::open(store, Durability::Buffered, 16);
+        let big = vec![b'x'; 1 << 20];
+        // 10 events of 1 MiB in commits of 3, 3, 4 (records keyed by their first event)
+        let mut ops = Vec::new();
+        for (first, n) in [(1u64, 3usize), (4, 3), (7, 4)] {
+            ops.push(Op::Put(
+                event_key("t", first),
+                EventRecord::encode_run(first, vec![big.clone(); n]),
+            ));
+        }
+        log.commit(Commit { ops, claim: None }).await.unwrap();
+        let page = log.events_after("t", 0, 100).unwrap();
+        assert_eq!(
+            page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4],
+            "4 MiB"
+        );
+        let page = log.events_after("t", 5, 2).unwrap();
+        assert_eq!(
+            page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![6, 7],
+            "from inside a record"
+        );
+        let page = log.events_after("t", 9, 100).unwrap();
+        assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![10]);
+        assert!(log.events_after("t", 10, 100).unwrap().is_empty());
+        assert!(log.events_after("other", 0, 100).unwrap().is_empty());
+    }
 }
