@@ -2,7 +2,7 @@
 //! read it over SSE; prints the peak resident memory of the process (server and clients share
 //! it) and checks that GetTask returns the artifact assembled.
 //!
-//! Run with: `cargo run --release --example chunked_artifact`
+//! Run with: `cargo run --release --example chunked_artifact` (`SUBSCRIBERS=N` to vary them)
 
 use a2a_runtime::protocol::{Artifact, Part};
 use a2a_runtime::transport::{HttpConfig, router};
@@ -18,6 +18,7 @@ fn subscribers() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(SUBSCRIBERS)
+        .max(1)
 }
 
 struct Chunker;
