@@ -67,11 +67,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         uuid()
     );
     let app = router(runtime.clone(), HttpConfig::default());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    a2a_runtime::transport::serve(listener, app, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     runtime.shutdown(std::time::Duration::from_secs(5)).await?;
     Ok(())
 }

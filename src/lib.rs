@@ -8,7 +8,7 @@
 //! [`TaskContext`]. Every emitter returns once its event is in the log.
 //!
 //! ```no_run
-//! use a2a_runtime::transport::{HttpConfig, router};
+//! use a2a_runtime::transport::{HttpConfig, router, serve};
 //! use a2a_runtime::{Agent, AgentError, AgentSpec, Runtime, RuntimeConfig, TaskContext};
 //!
 //! struct Greeter;
@@ -25,14 +25,16 @@
 //!     }
 //! }
 //!
-//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let runtime = Runtime::open(RuntimeConfig::new("./data")).await?;
 //! let mut spec = AgentSpec::new("greeter");
 //! spec.mailbox.capacity = 64; // requests admitted at once; more wait, then get 429
 //! runtime.add_agent(spec, Greeter).await?;
 //! runtime.recover().await?; // resume (or fail) what a crash interrupted
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:7420").await?;
-//! axum::serve(listener, router(runtime.clone(), HttpConfig::default())).await?;
+//! let app = router(runtime.clone(), HttpConfig::default()); // an axum Router
+//! serve(listener, app, async { let _ = tokio::signal::ctrl_c().await; }).await;
+//! runtime.shutdown(std::time::Duration::from_secs(10)).await?;
 //! # Ok(()) }
 //! ```
 //!

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use a2a_runtime::transport::{HttpConfig, router};
+use a2a_runtime::transport::{self, HttpConfig, router};
 use a2a_runtime::{Durability, Runtime, RuntimeConfig, agents, config};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -171,11 +171,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {
         let mut stop = stop_rx;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
+        transport::serve(listener, app, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
     });
     shutdown_signal().await;
     tracing::info!(

@@ -6,4 +6,4 @@ pub mod http;
 mod jsonrpc;
 
 pub use card::agent_card;
-pub use http::{HttpConfig, router};
+pub use http::{HttpConfig, router, serve};

@@ -48,7 +48,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let app = router(runtime.clone(), http);
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            a2a_runtime::transport::serve(listener, app, std::future::pending()).await;
         });
         Self {
             url: format!("http://{addr}"),
