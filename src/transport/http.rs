@@ -412,7 +412,12 @@ pub async fn serve(
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.max_buf_size(64 << 10).keep_alive(true);
+    // A client gets 30 s to send its request head (slowloris), and a bounded read buffer.
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(30))
+        .max_buf_size(64 << 10)
+        .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
