@@ -230,9 +230,17 @@ impl Agent for Scripted {
 
 /// A server whose default agent is `Scripted`, with `spec` tweaks applied.
 pub async fn scripted(tweak: impl FnOnce(&mut AgentSpec)) -> (TestServer, Scripted) {
+    scripted_with(HttpConfig::default(), tweak).await
+}
+
+/// The same, with HTTP settings of its own.
+pub async fn scripted_with(
+    http: HttpConfig,
+    tweak: impl FnOnce(&mut AgentSpec),
+) -> (TestServer, Scripted) {
     let agent = Scripted::default();
     let a = agent.clone();
-    let server = TestServer::start(|rt| async move {
+    let server = TestServer::start_with(http, |rt| async move {
         let mut spec = AgentSpec::new("scripted");
         spec.default = true;
         tweak(&mut spec);
@@ -342,6 +350,21 @@ impl TestServer {
             Ok(SseReader::new(resp))
         } else {
             Err(resp.json().await.expect("a JSON-RPC error"))
+        }
+    }
+}
+
+impl TestServer {
+    /// Every event of a stream that must start (not answer a plain error), until it closes.
+    pub async fn stream_all(
+        &self,
+        method: &str,
+        params: Value,
+        last_event_id: Option<&str>,
+    ) -> Vec<SseEvent> {
+        match self.stream(method, params, last_event_id).await {
+            Ok(reader) => reader.collect().await,
+            Err(e) => panic!("{method} answered an error instead of a stream: {e}"),
         }
     }
 }

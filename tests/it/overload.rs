@@ -80,17 +80,11 @@ async fn a_full_mailbox_answers_429_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_past_the_server_limit_get_503_at_once() {
-    let agent = Scripted::default();
     let http = a2a_runtime::transport::HttpConfig {
         max_in_flight: 3,
         ..Default::default()
     };
-    let s = TestServer::start_with(http, |rt| async move {
-        let mut spec = a2a_runtime::AgentSpec::new("scripted");
-        spec.default = true;
-        rt.add_agent(spec, agent).await.unwrap();
-    })
-    .await;
+    let (s, _) = scripted_with(http, |_| {}).await;
     let calls = (0..12).map(|i| {
         let s = &s;
         async move {

@@ -26,10 +26,7 @@ fn assert_consecutive(events: &[SseEvent], first: u64) {
 async fn a_streamed_task_starts_with_the_task_and_closes_when_final() {
     let (s, _) = scripted(|_| {}).await;
     let events = s
-        .stream("SendStreamingMessage", msg("slow:150"), None)
-        .await
-        .unwrap()
-        .collect()
+        .stream_all("SendStreamingMessage", msg("slow:150"), None)
         .await;
     assert_consecutive(&events, 1);
     assert!(
@@ -57,10 +54,7 @@ async fn a_streamed_task_starts_with_the_task_and_closes_when_final() {
 async fn a_bare_message_reply_streams_alone() {
     let (s, _) = scripted(|_| {}).await;
     let events = s
-        .stream("SendStreamingMessage", msg("reply"), None)
-        .await
-        .unwrap()
-        .collect()
+        .stream_all("SendStreamingMessage", msg("reply"), None)
         .await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(
@@ -73,10 +67,7 @@ async fn a_bare_message_reply_streams_alone() {
 async fn an_interrupted_task_closes_the_stream() {
     let (s, _) = scripted(|_| {}).await;
     let events = s
-        .stream("SendStreamingMessage", msg("input"), None)
-        .await
-        .unwrap()
-        .collect()
+        .stream_all("SendStreamingMessage", msg("input"), None)
         .await;
     let last = events.last().unwrap();
     assert_eq!(
@@ -86,12 +77,7 @@ async fn an_interrupted_task_closes_the_stream() {
     // the follow-up streams from a snapshot of the task, then its new events
     let id = result(&events[0])["task"]["id"].clone();
     let follow = json!({"message": {"messageId": uuid(), "role": "ROLE_USER", "taskId": id, "parts": [{"text": "done"}]}});
-    let more = s
-        .stream("SendStreamingMessage", follow, None)
-        .await
-        .unwrap()
-        .collect()
-        .await;
+    let more = s.stream_all("SendStreamingMessage", follow, None).await;
     assert!(result(&more[0]).get("task").is_some());
     assert_eq!(
         result(more.last().unwrap())["statusUpdate"]["status"]["state"],
@@ -116,10 +102,7 @@ async fn subscribe_starts_with_the_current_task() {
         .await;
     let id = r["task"]["id"].as_str().unwrap().to_owned();
     let events = s
-        .stream("SubscribeToTask", json!({"id": id}), None)
-        .await
-        .unwrap()
-        .collect()
+        .stream_all("SubscribeToTask", json!({"id": id}), None)
         .await;
     assert_eq!(result(&events[0])["task"]["id"], id.as_str());
     let first: u64 = events[0].id.as_deref().unwrap().parse().unwrap();
@@ -152,10 +135,7 @@ async fn a_dropped_stream_resumes_from_last_event_id_without_gap_or_duplicate() 
     let task_id = result(&e1)["task"]["id"].as_str().unwrap().to_owned();
     drop(first); // the connection drops after the first event; the task goes on
     let rest = s
-        .stream("SubscribeToTask", json!({"id": task_id}), e1.id.as_deref())
-        .await
-        .unwrap()
-        .collect()
+        .stream_all("SubscribeToTask", json!({"id": task_id}), e1.id.as_deref())
         .await;
     assert_consecutive(&rest, 2);
     assert_eq!(
@@ -164,10 +144,7 @@ async fn a_dropped_stream_resumes_from_last_event_id_without_gap_or_duplicate() 
     );
     // resuming from the start replays the same events, byte for byte the same results
     let all = s
-        .stream("SubscribeToTask", json!({"id": task_id}), Some("0"))
-        .await
-        .unwrap()
-        .collect()
+        .stream_all("SubscribeToTask", json!({"id": task_id}), Some("0"))
         .await;
     assert_consecutive(&all, 1);
     assert_eq!(all.len(), rest.len() + 1);
@@ -177,27 +154,18 @@ async fn a_dropped_stream_resumes_from_last_event_id_without_gap_or_duplicate() 
     // resuming a final task at its end closes at once
     let last = rest.last().unwrap().id.clone().unwrap();
     let none = s
-        .stream("SubscribeToTask", json!({"id": task_id}), Some(&last))
-        .await
-        .unwrap()
-        .collect()
+        .stream_all("SubscribeToTask", json!({"id": task_id}), Some(&last))
         .await;
     assert!(none.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_streams_get_keep_alive_comments() {
-    let agent = Scripted::default();
     let http = a2a_runtime::transport::HttpConfig {
         keep_alive: std::time::Duration::from_millis(50),
         ..Default::default()
     };
-    let s = TestServer::start_with(http, |rt| async move {
-        let mut spec = a2a_runtime::AgentSpec::new("scripted");
-        spec.default = true;
-        rt.add_agent(spec, agent).await.unwrap();
-    })
-    .await;
+    let (s, _) = scripted_with(http, |_| {}).await;
     let mut reader = s
         .stream("SendStreamingMessage", msg("slow:400"), None)
         .await
@@ -230,10 +198,7 @@ async fn a_subscriber_that_never_reads_holds_up_nothing() {
         .await;
     let id = r["task"]["id"].as_str().unwrap().to_owned();
     let events = s
-        .stream("SubscribeToTask", json!({"id": id}), None)
-        .await
-        .unwrap()
-        .collect()
+        .stream_all("SubscribeToTask", json!({"id": id}), None)
         .await;
     assert_eq!(
         result(events.last().unwrap())["statusUpdate"]["status"]["state"],
