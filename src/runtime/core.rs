@@ -9,7 +9,9 @@
 //! Publication is not acknowledgement: a published state may be applied but not yet flushed, so
 //! whoever answers a client waits for the published ticket to be durable first.
 
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{Mutex, watch};
 
@@ -17,7 +19,7 @@ use crate::protocol::{
     Artifact, Message, Role, StreamResponse, Task, TaskArtifactUpdateEvent, TaskState, TaskStatus,
     TaskStatusUpdateEvent, Timestamp,
 };
-use crate::store::{Applied, Commit, Log, StoreError, TaskRecord};
+use crate::store::{Applied, Before, Commit, Log, StoreError, TaskRecord};
 
 /// Events after which the snapshot is rewritten (reads fold at most this many).
 const SNAPSHOT_EVERY: u64 = 8;
@@ -26,7 +28,8 @@ const SNAPSHOT_EVERY: u64 = 8;
 /// durable.
 #[derive(Debug, Clone)]
 pub(crate) struct Published {
-    pub task: Arc<Task>,
+    /// The task's state (the task itself is read with [`TaskCore::snapshot`]).
+    pub state: TaskState,
     pub reply: Option<Arc<Message>>,
     pub ticket: u64,
     /// Every event below this sequence number is in the log, in batches up to `ticket`.
@@ -36,9 +39,7 @@ pub(crate) struct Published {
 impl Published {
     /// Whether a blocking SendMessage can answer now.
     pub fn settled(&self) -> bool {
-        self.reply.is_some()
-            || self.task.status.state.is_terminal()
-            || self.task.status.state.is_interrupted()
+        self.reply.is_some() || self.state.is_terminal() || self.state.is_interrupted()
     }
 }
 
@@ -80,6 +81,9 @@ pub(crate) struct TaskCore {
     log: Log,
     record: Mutex<TaskRecord>,
     published: watch::Sender<Published>,
+    /// Set when a write failed after the change was made in memory: the task then refuses
+    /// further changes, and the next start rebuilds it from the log.
+    out_of_step: AtomicBool,
 }
 
 impl std::fmt::Debug for TaskCore {
@@ -94,7 +98,7 @@ impl TaskCore {
     /// Wraps a record that is already in the log (written with `ticket`).
     pub fn new(log: Log, record: TaskRecord, ticket: u64) -> Arc<Self> {
         let published = Published {
-            task: Arc::new(record.task.clone()),
+            state: record.task.status.state,
             reply: record.reply.clone().map(Arc::new),
             ticket,
             next_seq: record.next_seq,
@@ -105,6 +109,7 @@ impl TaskCore {
             log,
             record: Mutex::new(record),
             published: watch::Sender::new(published),
+            out_of_step: AtomicBool::new(false),
         })
     }
 
@@ -121,6 +126,12 @@ impl TaskCore {
         self.record.lock().await.clone()
     }
 
+    /// The task and what was published with it, read together.
+    pub async fn snapshot(&self) -> (Task, Published) {
+        let rec = self.record.lock().await;
+        (rec.task.clone(), self.latest())
+    }
+
     /// Persists a change, then publishes it. With `claim`, the change applies only if no other
     /// message already claimed `(owner, messageId)`.
     pub async fn apply(&self, change: Change, claim: Option<&str>) -> Result<u64, Refused> {
@@ -135,11 +146,17 @@ impl TaskCore {
         claim: Option<&str>,
     ) -> Result<u64, Refused> {
         let mut rec = self.record.lock().await;
-        let state = rec.task.status.state;
-        if state.is_terminal() {
-            return Err(Refused::Terminal(state));
+        if self.out_of_step.load(Ordering::Acquire) {
+            return Err(Refused::Storage(
+                "an earlier write of this task failed; a restart recovers it".into(),
+            ));
         }
-        let mut next = rec.clone();
+        check(&rec, &changes)?;
+        // The change is made in place (a task can hold megabytes of artifacts: no copy per
+        // event). A commit carrying an idempotency claim may be refused, so it keeps a copy to
+        // go back to; any other failed commit leaves the task out of step (see `out_of_step`).
+        let before = Before::of(&rec);
+        let backup = claim.is_some().then(|| rec.clone());
         let now = Some(Timestamp::now());
         let (task_id, context_id) = (self.id.clone(), self.context_id.clone());
         let status_event = |status: TaskStatus| {
@@ -156,10 +173,6 @@ impl TaskCore {
         let mut snapshot = false;
         let mut events = Vec::with_capacity(changes.len());
         for change in changes {
-            let state = next.task.status.state;
-            if state.is_terminal() {
-                return Err(Refused::Terminal(state));
-            }
             let event = match change {
                 Change::Status(new_state, message) => {
                     let message = message.map(|m| self.agent_message(m));
@@ -184,8 +197,8 @@ impl TaskCore {
                 Change::UserMessage(mut message) => {
                     message.task_id = task_id.clone();
                     message.context_id = context_id.clone();
-                    next.task.history.push(message);
-                    next.attempts = 1;
+                    rec.task.history.push(message);
+                    rec.attempts = 1;
                     snapshot = true;
                     status_event(TaskStatus {
                         state: TaskState::Working,
@@ -194,7 +207,7 @@ impl TaskCore {
                     })
                 }
                 Change::Resume => {
-                    next.attempts += 1;
+                    rec.attempts += 1;
                     snapshot = true;
                     status_event(TaskStatus {
                         state: TaskState::Working,
@@ -203,14 +216,9 @@ impl TaskCore {
                     })
                 }
                 Change::Reply(message) => {
-                    if state != TaskState::Submitted || next.next_seq > 2 {
-                        return Err(Refused::NotAllowed(
-                            "a bare Message reply is only allowed before any task event",
-                        ));
-                    }
                     let message = self.agent_message(message);
-                    next.reply = Some(message.clone());
-                    next.task.status = TaskStatus {
+                    rec.reply = Some(message.clone());
+                    rec.task.status = TaskStatus {
                         state: TaskState::Completed,
                         message: Some(message.clone()),
                         timestamp: now,
@@ -219,30 +227,39 @@ impl TaskCore {
                     StreamResponse::Message(message)
                 }
             };
-            next.task.apply_event(&event).map_err(Refused::NotAllowed)?;
-            events.push((
-                next.next_seq,
-                serde_json::to_vec(&event).unwrap_or_default(),
-            ));
-            next.next_seq += 1;
+            // `check` ruled out every failure of this fold.
+            let _ = rec.task.apply_event(&event);
+            events.push((rec.next_seq, serde_json::to_vec(&event).unwrap_or_default()));
+            rec.next_seq += 1;
         }
-        if snapshot || next.next_seq - next.snapshot_seq >= SNAPSHOT_EVERY {
+        if snapshot || rec.next_seq - rec.snapshot_seq >= SNAPSHOT_EVERY {
             snapshot = true;
-            next.snapshot_seq = next.next_seq;
+            rec.snapshot_seq = rec.next_seq;
         }
-        let mut commit = Commit::task(Some(&rec), &next, events, snapshot);
+        let mut commit = Commit::task(before, &rec, events, snapshot);
         if let Some(owner) = claim
-            && let Some(m) = next.task.history.last()
+            && let Some(m) = rec.task.history.last()
         {
-            commit = commit.claiming(&next.agent, owner, &m.message_id, &next.task.id);
+            commit = commit.claiming(&rec.agent, owner, &m.message_id, &rec.task.id);
         }
-        let ticket = match self.log.commit(commit).await? {
-            Applied::Done(t) => t,
-            Applied::Duplicate(other) => return Err(Refused::Duplicate(other)),
+        let ticket = match self.log.commit(commit).await {
+            Ok(Applied::Done(t)) => t,
+            Ok(Applied::Duplicate(other)) => {
+                if let Some(b) = backup {
+                    *rec = b;
+                }
+                return Err(Refused::Duplicate(other));
+            }
+            Err(e) => {
+                match backup {
+                    Some(b) => *rec = b,
+                    None => self.out_of_step.store(true, Ordering::Release),
+                }
+                return Err(e.into());
+            }
         };
-        *rec = next;
         self.published.send_replace(Published {
-            task: Arc::new(rec.task.clone()),
+            state: rec.task.status.state,
             reply: rec.reply.clone().map(Arc::new),
             next_seq: rec.next_seq,
             ticket,
@@ -260,6 +277,46 @@ impl TaskCore {
         }
         m
     }
+}
+
+/// Refuses what cannot apply, before anything changes: any change after a final state, a
+/// bare-Message reply once the task has events, an append to an artifact that does not exist.
+fn check(rec: &TaskRecord, changes: &[Change]) -> Result<(), Refused> {
+    let mut state = rec.task.status.state;
+    let mut artifacts: HashSet<&str> = rec
+        .task
+        .artifacts
+        .iter()
+        .map(|a| a.artifact_id.as_str())
+        .collect();
+    for change in changes {
+        if state.is_terminal() {
+            return Err(Refused::Terminal(state));
+        }
+        match change {
+            Change::Status(s, _) => state = *s,
+            Change::Artifact {
+                artifact,
+                append: true,
+                ..
+            } if !artifacts.contains(artifact.artifact_id.as_str()) => {
+                return Err(Refused::NotAllowed(
+                    "append to an artifact that does not exist",
+                ));
+            }
+            Change::Artifact { artifact, .. } => {
+                artifacts.insert(artifact.artifact_id.as_str());
+            }
+            Change::UserMessage(_) | Change::Resume => state = TaskState::Working,
+            Change::Reply(_) if state != TaskState::Submitted || rec.next_seq > 2 => {
+                return Err(Refused::NotAllowed(
+                    "a bare Message reply is only allowed before any task event",
+                ));
+            }
+            Change::Reply(_) => state = TaskState::Completed,
+        }
+    }
+    Ok(())
 }
 
 /// A new task's first record and its first event (the Task itself).
@@ -295,7 +352,7 @@ pub(crate) fn new_task(
         snapshot_seq: 1,
     };
     let first = serde_json::to_vec(&StreamResponse::Task(record.task.clone())).unwrap_or_default();
-    let commit = Commit::task(None, &record, vec![(1, first)], true).claiming(
+    let commit = Commit::task(Before::New, &record, vec![(1, first)], true).claiming(
         agent,
         owner,
         &message_id,

@@ -211,24 +211,22 @@ impl Runtime {
         immediate: bool,
         history: Option<i32>,
     ) -> Result<SendMessageResponse, A2aError> {
-        let published = if immediate {
+        if immediate {
             self.inner.log.durable(ticket).await.map_err(internal)?;
-            core.latest()
         } else {
             let mut rx = core.watch();
-            let p = rx
-                .wait_for(Published::settled)
+            rx.wait_for(Published::settled)
                 .await
-                .map_err(|_| internal("task stopped"))?
-                .clone();
-            self.inner.log.durable(p.ticket).await.map_err(internal)?;
-            p
-        };
-        Ok(response(
-            &published.task,
-            published.reply.as_deref(),
-            history,
-        ))
+                .map_err(|_| internal("task stopped"))?;
+        }
+        // What is answered must be durable: the snapshot's own ticket covers it.
+        let (task, published) = core.snapshot().await;
+        self.inner
+            .log
+            .durable(published.ticket)
+            .await
+            .map_err(internal)?;
+        Ok(response(&task, published.reply.as_deref(), history))
     }
 
     /// Answers a repeated send with the task the first one created: like the first send would
@@ -289,11 +287,10 @@ impl Runtime {
                 core, is_new: true, ..
             } => Ok(TaskStream::for_new_task(src, core.id.clone())),
             Started::Running { core, .. } => {
-                let p = core.latest();
+                let (task, p) = core.snapshot().await;
                 self.inner.log.durable(p.ticket).await.map_err(internal)?;
                 let seq = p.next_seq.saturating_sub(1);
-                let json = serde_json::to_vec(&StreamResponse::Task((*p.task).clone()))
-                    .map_err(internal)?;
+                let json = serde_json::to_vec(&StreamResponse::Task(task)).map_err(internal)?;
                 Ok(TaskStream::new(
                     src,
                     core.id.clone(),
@@ -327,9 +324,9 @@ impl Runtime {
         }
         let (task, next_seq) = match self.inner.live.get(&rec.task.id) {
             Some(core) => {
-                let p = core.latest();
+                let (task, p) = core.snapshot().await;
                 self.inner.log.durable(p.ticket).await.map_err(internal)?;
-                ((*p.task).clone(), p.next_seq)
+                (task, p.next_seq)
             }
             None => {
                 self.inner.log.read_committed().await.map_err(internal)?;

@@ -185,8 +185,24 @@ async fn start_turn(myself: &ActorRef<TaskMsg>, st: &mut TaskActorState, turn: T
     let started = match kind {
         TurnKind::New => Ok(core.latest().ticket),
         TurnKind::Continue { message, owner } => {
-            core.apply(Change::UserMessage(*message), Some(&owner))
+            let message_id = message.message_id.clone();
+            match core
+                .apply(Change::UserMessage(*message), Some(&owner))
                 .await
+            {
+                // A retried follow-up that raced its original to a now final task gets the task.
+                Err(Refused::Terminal(s)) => {
+                    match st
+                        .agent
+                        .log
+                        .idempotent_task(&st.agent.spec.name, &owner, &message_id)
+                    {
+                        Ok(Some(task)) => Err(Refused::Duplicate(task)),
+                        _ => Err(Refused::Terminal(s)),
+                    }
+                }
+                other => other,
+            }
         }
         TurnKind::Resume => {
             let attempts = core.record().await.attempts;
@@ -258,8 +274,9 @@ async fn cancel(st: &TaskActorState, reply: oneshot::Sender<Result<Task, A2aErro
             let log = st.agent.log.clone();
             // Answer once the cancel is durable, without holding up the actor.
             tokio::spawn(async move {
-                let r = match log.durable(ticket).await {
-                    Ok(()) => Ok((*core.latest().task).clone()),
+                let (task, p) = core.snapshot().await;
+                let r = match log.durable(ticket.max(p.ticket)).await {
+                    Ok(()) => Ok(task),
                     Err(e) => Err(A2aError::with_message(ErrorKind::Internal, e.to_string())),
                 };
                 let _ = reply.send(r);

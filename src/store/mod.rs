@@ -137,6 +137,22 @@ fn index_entry(t: &TaskRecord) -> (Vec<u8>, Vec<u8>) {
 /// Bytes of events one read returns at most (past its first event).
 pub const PAGE_BYTES: usize = 4 << 20;
 
+/// What a task was before a commit changes it: nothing (a new task), or its place in the status
+/// index (none for a task hidden behind a bare-Message reply). Taken with [`Before::of`] before
+/// the task is changed, so the change can be made in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Before {
+    New,
+    Indexed(Option<(Vec<u8>, Vec<u8>)>),
+}
+
+impl Before {
+    /// The state of an existing task, as the next commit needs to know it.
+    pub fn of(rec: &TaskRecord) -> Self {
+        Self::Indexed(rec.reply.is_none().then(|| index_entry(rec)))
+    }
+}
+
 /// A set of changes that the writer applies atomically, with an optional idempotency claim.
 #[derive(Debug, Default)]
 pub struct Commit {
@@ -151,7 +167,7 @@ impl Commit {
     /// task's snapshot is rewritten too; without, readers rebuild it from the events. A new task's
     /// first event must be the task itself, with sequence number 1: its snapshot is header-only.
     pub fn task(
-        prev: Option<&TaskRecord>,
+        prev: Before,
         next: &TaskRecord,
         events: Vec<(u64, Vec<u8>)>,
         snapshot: bool,
@@ -159,9 +175,9 @@ impl Commit {
         let mut ops = Vec::with_capacity(4 + events.len());
         let id = &next.task.id;
         match prev {
-            None => ops.push(Op::Put(task_key(id), next.encode_header())),
-            Some(_) if snapshot => ops.push(Op::Put(task_key(id), next.encode())),
-            Some(_) => {}
+            Before::New => ops.push(Op::Put(task_key(id), next.encode_header())),
+            Before::Indexed(_) if snapshot => ops.push(Op::Put(task_key(id), next.encode())),
+            Before::Indexed(_) => {}
         }
         if let Some(&(first, _)) = events.first() {
             // One key for all of a commit's events (they are consecutive).
@@ -171,7 +187,10 @@ impl Commit {
                 EventRecord::encode_run(first, jsons),
             ));
         }
-        let old = prev.filter(|p| p.reply.is_none()).map(index_entry);
+        let old = match prev {
+            Before::New => None,
+            Before::Indexed(entry) => entry,
+        };
         // A bare-Message reply is hidden: the client never saw a task, so it is neither listed
         // nor found; only a repeated send of the same messageId gets the reply again.
         let new = next.reply.is_none().then(|| index_entry(next));

@@ -218,6 +218,14 @@ impl Agent for Scripted {
                     .await
             }
             "silent" => Ok(()),
+            "badappend" => {
+                let chunk = a2a_runtime::protocol::Artifact {
+                    artifact_id: "never-started".into(),
+                    parts: vec![a2a_runtime::protocol::Part::text("x")],
+                    ..Default::default()
+                };
+                ctx.artifact_chunk(chunk, true, false).await
+            }
             _ => {
                 let history = ctx.task().history.len();
                 ctx.artifact_text("echo", format!("{text} (turn with {history} messages)"))

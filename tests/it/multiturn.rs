@@ -78,3 +78,49 @@ async fn a_context_id_from_the_client_starts_a_task_in_that_context() {
     assert_eq!(b["task"]["contextId"], "conv-1");
     assert_ne!(a["task"]["id"], b["task"]["id"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_sent_twice_at_once_runs_once() {
+    let (s, agent) = scripted(|_| {}).await;
+    let first = s.send("input").await;
+    let id = first["task"]["id"].as_str().unwrap().to_owned();
+    let follow_up = uuid();
+    let msg = json!({"messageId": follow_up, "role": "ROLE_USER", "taskId": id, "parts": [{"text": "slow:100"}]});
+    let (a, b) = tokio::join!(
+        s.send_msg(msg.clone(), json!({})),
+        s.send_msg(msg, json!({}))
+    );
+    for r in [&a, &b] {
+        assert_eq!(r["task"]["id"], id.as_str());
+        assert_eq!(state(&r["task"]), "TASK_STATE_COMPLETED", "{r}");
+    }
+    assert_eq!(agent.runs_of(&follow_up), 1);
+    let t = s.get_task(&id).await;
+    let copies = t["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["messageId"] == follow_up.as_str())
+        .count();
+    assert_eq!(
+        copies, 1,
+        "the refused duplicate left no trace in the history: {t}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appending_to_an_artifact_that_does_not_exist_fails_the_task() {
+    let (s, _) = scripted(|_| {}).await;
+    let r = s.send("badappend").await;
+    assert_eq!(state(&r["task"]), "TASK_STATE_FAILED");
+    assert!(
+        r["task"]["status"]["message"]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist")
+    );
+    assert!(
+        r["task"].get("artifacts").is_none(),
+        "nothing of the refused change was kept"
+    );
+}
