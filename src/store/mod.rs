@@ -269,25 +269,10 @@ impl Log {
         self.writer.durable(ticket).await
     }
 
-    /// Commits and waits for durability.
-    pub async fn commit_durable(&self, commit: Commit) -> Result<Applied, StoreError> {
-        let applied = self.commit(commit).await?;
-        if let Applied::Done(t) = applied {
-            self.durable(t).await?;
-        }
-        Ok(applied)
-    }
-
     /// Waits until everything applied so far is durable, so what a read returns next cannot be
     /// lost by a crash (reads never show an acknowledgement the disk does not hold).
     pub async fn read_committed(&self) -> Result<(), StoreError> {
         self.writer.durable(self.writer.applied()).await
-    }
-
-    /// The newest batch applied: everything a read sees now is in a batch up to it, once the
-    /// writers that produced it have returned.
-    pub fn applied(&self) -> u64 {
-        self.writer.applied()
     }
 
     /// Flushes everything and waits for it (shutdown).
