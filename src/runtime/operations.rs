@@ -226,7 +226,7 @@ impl Runtime {
             .durable(published.ticket)
             .await
             .map_err(internal)?;
-        Ok(response(&task, published.reply.as_deref(), history))
+        Ok(response(task, published.reply.as_deref(), history))
     }
 
     /// Answers a repeated send with the task the first one created: like the first send would
@@ -255,7 +255,7 @@ impl Runtime {
             let state = rec.task.status.state;
             if immediate || rec.reply.is_some() || state.is_terminal() || state.is_interrupted() {
                 self.inner.log.read_committed().await.map_err(internal)?;
-                return Ok(response(&rec.task, rec.reply.as_ref(), history));
+                return Ok(response(rec.task, rec.reply.as_ref(), history));
             }
             // The original send is between its first write and its task actor: look again soon,
             // and answer with what there is if it does not show up (it would be a runtime bug).
@@ -266,7 +266,7 @@ impl Runtime {
                     "unfinished task with no live actor; answering its current state"
                 );
                 self.inner.log.read_committed().await.map_err(internal)?;
-                return Ok(response(&rec.task, rec.reply.as_ref(), history));
+                return Ok(response(rec.task, rec.reply.as_ref(), history));
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -442,11 +442,10 @@ impl Runtime {
     }
 }
 
-fn response(task: &Task, reply: Option<&Message>, history: Option<i32>) -> SendMessageResponse {
+fn response(mut task: Task, reply: Option<&Message>, history: Option<i32>) -> SendMessageResponse {
     match reply {
         Some(m) => SendMessageResponse::Message(m.clone()),
         None => {
-            let mut task = task.clone();
             task.trim_history(history);
             SendMessageResponse::Task(task)
         }
