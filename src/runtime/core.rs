@@ -351,7 +351,10 @@ pub(crate) fn new_task(
         reply: None,
         snapshot_seq: 1,
     };
-    let first = serde_json::to_vec(&StreamResponse::Task(record.task.clone())).unwrap_or_default();
+    // `{"task": …}`, the StreamResponse form, written without copying the task.
+    let mut first = br#"{"task":"#.to_vec();
+    let _ = serde_json::to_writer(&mut first, &record.task);
+    first.push(b'}');
     let commit = Commit::task(Before::New, &record, vec![(1, first)], true).claiming(
         agent,
         owner,
