@@ -65,7 +65,15 @@ impl Runtime {
             Started::Running { core, ticket, .. } => {
                 self.answer(&core, ticket, immediate, history).await
             }
-            Started::Existing(task) => self.answer_existing(&task, immediate, history).await,
+            Started::Existing(task) => {
+                let message_id = req
+                    .message
+                    .as_ref()
+                    .map(|m| m.message_id.as_str())
+                    .unwrap_or_default();
+                self.answer_existing(&task, message_id, immediate, history)
+                    .await
+            }
         }
     }
 
@@ -229,46 +237,66 @@ impl Runtime {
         Ok(response(task, published.reply.as_deref(), history))
     }
 
-    /// Answers a repeated send with the task the first one created: like the first send would
-    /// have, waiting (when blocking) until that task settles.
+    /// Answers a repeated send with the task the first one created, as the first send would
+    /// have: once the task holds the message (its turn may still be on its way in: the
+    /// idempotency key can be seen a moment before the rest of its batch, and a follow-up's
+    /// turn waits for the one before it), and, when blocking, once the task settles.
     async fn answer_existing(
         &self,
         task_id: &str,
+        message_id: &str,
         immediate: bool,
         history: Option<i32>,
     ) -> Result<SendMessageResponse, A2aError> {
-        // A reader can see the idempotency key a moment before the rest of its batch.
-        let mut unseen = 0;
+        let mut waited = 0;
         loop {
-            if let Some(core) = self.inner.live.get(task_id) {
-                let ticket = core.latest().ticket;
-                return self.answer(&core, ticket, immediate, history).await;
-            }
-            let Some(rec) = self.inner.log.task(task_id).map_err(internal)? else {
-                unseen += 1;
-                if unseen > 200 {
-                    return Err(A2aError::task_not_found(task_id));
+            let live = self.inner.live.get(task_id);
+            let (task, reply, settled, ticket) = match &live {
+                Some(core) => {
+                    let (task, p) = core.snapshot().await;
+                    let settled = p.settled();
+                    (task, p.reply.map(|m| (*m).clone()), settled, Some(p.ticket))
                 }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                continue;
+                None => match self.inner.log.task(task_id).map_err(internal)? {
+                    Some(rec) => {
+                        let s = rec.task.status.state;
+                        let settled = rec.reply.is_some() || s.is_terminal() || s.is_interrupted();
+                        (rec.task, rec.reply, settled, None)
+                    }
+                    None if waited < 200 => {
+                        waited += 1;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
+                    None => return Err(A2aError::task_not_found(task_id)),
+                },
             };
-            let state = rec.task.status.state;
-            if immediate || rec.reply.is_some() || state.is_terminal() || state.is_interrupted() {
-                self.inner.log.read_committed().await.map_err(internal)?;
-                return Ok(response(rec.task, rec.reply.as_ref(), history));
+            let has_message = task.history.iter().any(|m| m.message_id == message_id);
+            if (has_message && (immediate || settled)) || waited > 400 {
+                if waited > 400 {
+                    tracing::warn!(
+                        task_id,
+                        "a repeated send's turn never showed; answering the task as it is"
+                    );
+                }
+                match ticket {
+                    Some(t) => self.inner.log.durable(t).await.map_err(internal)?,
+                    None => self.inner.log.read_committed().await.map_err(internal)?,
+                }
+                return Ok(response(task, reply.as_ref(), history));
             }
-            // The original send is between its first write and its task actor: look again soon,
-            // and answer with what there is if it does not show up (it would be a runtime bug).
-            unseen += 1;
-            if unseen > 400 {
-                tracing::warn!(
-                    task_id,
-                    "unfinished task with no live actor; answering its current state"
-                );
-                self.inner.log.read_committed().await.map_err(internal)?;
-                return Ok(response(rec.task, rec.reply.as_ref(), history));
+            match live {
+                Some(core) if has_message => {
+                    let mut rx = core.watch();
+                    rx.wait_for(Published::settled)
+                        .await
+                        .map_err(|_| internal("task stopped"))?;
+                }
+                _ => {
+                    waited += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
