@@ -106,22 +106,31 @@ async fn sigkill_under_load_loses_no_acknowledged_task() {
     let server = Server::start(data.path(), actors.path());
     let client = reqwest::Client::new();
 
-    // 240 blocking sends, started over ~700 ms, each taking 300 ms: when the kill comes some are
-    // answered, some in flight, some not yet sent.
+    // 240 blocking sends, started over ~700 ms, each taking 300 ms; the kill comes once 20 are
+    // answered, so some are answered, some in flight, some not yet sent, however fast the machine.
+    let answers = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut calls = Vec::new();
     for i in 0..240u64 {
         let agent = if i % 2 == 0 { "resumer" } else { "failer" };
         let url = format!("{}/agents/{agent}", server.url);
         let client = client.clone();
         let message_id = format!("crash-{i}");
+        let answers = answers.clone();
         calls.push(tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(i * 3)).await;
             let params = json!({"message": {"messageId": message_id, "role": "ROLE_USER", "parts": [{"text": format!("n{i}")}]}});
             let r = rpc(&client, &url, "SendMessage", params).await;
-            (agent, message_id, r.ok().and_then(|v| v.get("result").cloned()))
+            let result = r.ok().and_then(|v| v.get("result").cloned());
+            if result.is_some() {
+                answers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            (agent, message_id, result)
         }));
     }
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while answers.load(std::sync::atomic::Ordering::SeqCst) < 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let mut server = server;
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
@@ -295,7 +304,22 @@ async fn sigterm_lets_running_tasks_finish_then_exits_zero() {
             rpc(&client, &url, "SendMessage", params).await
         }
     });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // SIGTERM once the request is admitted (the mailbox gauge shows it).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m = client
+            .get(format!("{}/metrics", server.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if m.contains("a2a_agent_mailbox_depth{agent=\"slow\"} 1") || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let pid = i32::try_from(server.child.id()).unwrap();
     send_signal(pid, "TERM");
     let answer = call
