@@ -371,38 +371,18 @@ fn start_fails(data: &Path, actors: &Path) -> String {
 fn a_bad_manifest_or_data_dir_stops_startup_naming_the_problem() {
     let data = tempfile::tempdir().unwrap();
     let actors = tempfile::tempdir().unwrap();
-    std::fs::write(
-        actors.path().join("broken.toml"),
-        "name = \"x\"\nmailbox = 3\n",
-    )
-    .unwrap();
-    let err = start_fails(data.path(), actors.path());
-    assert!(
-        err.contains("broken.toml") && err.contains("mailbox"),
-        "{err}"
-    );
-
-    std::fs::write(
-        actors.path().join("broken.toml"),
-        "name = \"x\"\nkind = \"nope\"\n",
-    )
-    .unwrap();
-    let err = start_fails(data.path(), actors.path());
-    assert!(
-        err.contains("broken.toml") && err.contains("unknown kind"),
-        "{err}"
-    );
-
-    std::fs::write(
-        actors.path().join("broken.toml"),
-        "name = \"x\"\n[mailbox]\ncapacity = 0\n",
-    )
-    .unwrap();
-    let err = start_fails(data.path(), actors.path());
-    assert!(
-        err.contains("broken.toml") && err.contains("capacity"),
-        "{err}"
-    );
+    for (manifest, problem) in [
+        ("name = \"x\"\nmailbox = 3\n", "mailbox"),
+        ("name = \"x\"\nkind = \"nope\"\n", "unknown kind"),
+        ("name = \"x\"\n[mailbox]\ncapacity = 0\n", "capacity"),
+    ] {
+        std::fs::write(actors.path().join("broken.toml"), manifest).unwrap();
+        let err = start_fails(data.path(), actors.path());
+        assert!(
+            err.contains("broken.toml") && err.contains(problem),
+            "{err}"
+        );
+    }
 
     std::fs::remove_file(actors.path().join("broken.toml")).unwrap();
     let err = start_fails(data.path(), actors.path());
