@@ -57,6 +57,7 @@
 pub mod agents;
 pub mod config;
 pub mod protocol;
+pub mod push;
 pub mod runtime;
 pub mod store;
 pub mod transport;

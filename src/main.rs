@@ -5,9 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use a2a_runtime::push::{AddressPolicy, PushSettings};
 use a2a_runtime::transport::{self, HttpConfig, router};
 use a2a_runtime::{Durability, Runtime, RuntimeConfig, agents, config};
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod cli;
 
 // sled and the HTTP stack allocate a lot from every thread; glibc malloc contends on its arenas.
 #[global_allocator]
@@ -28,6 +31,49 @@ struct Cli {
 enum Command {
     /// Serve every agent whose manifest is in the actors directory.
     Serve(ServeArgs),
+    /// The push-notification dead-letter queue: deliveries that ran out of attempts.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// List dead letters, oldest first.
+    List {
+        #[command(flatten)]
+        target: DlqTarget,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Most entries to show.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Put dead letters back into the outbox for delivery (fresh attempts and window).
+    Retry {
+        #[command(flatten)]
+        target: DlqTarget,
+        /// Ids to retry (see `a2a dlq list`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<u64>,
+        /// Retry every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// Where the queue is: a running server (default), or a data directory no server has open.
+#[derive(clap::Args)]
+struct DlqTarget {
+    /// Base URL of the running server.
+    #[arg(long, default_value = "http://127.0.0.1:7420", conflicts_with = "data")]
+    server: String,
+    /// Read the data directory directly instead (the server must be stopped).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Admin token, when the server was started with --admin-token.
+    #[arg(long, env = "A2A_ADMIN_TOKEN")]
+    token: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -59,6 +105,28 @@ struct ServeArgs {
     /// Seconds running tasks get to finish on SIGINT/SIGTERM before the log is flushed.
     #[arg(long, default_value_t = 10)]
     grace_secs: u64,
+    /// Let webhooks reach this host (127.0.0.0/8, ::1, localhost). Off by default (SSRF).
+    #[arg(long)]
+    push_allow_loopback: bool,
+    /// Let webhooks reach private and link-local networks (10/8, 172.16/12, 192.168/16,
+    /// 169.254/16 including cloud metadata, fc00::/7). Off by default (SSRF).
+    #[arg(long)]
+    push_allow_private: bool,
+    /// Attempts per push delivery before it goes to the dead-letter queue.
+    #[arg(long, default_value_t = 10)]
+    push_max_attempts: u32,
+    /// Seconds after its event that a push delivery is retried at most.
+    #[arg(long, default_value_t = 86_400)]
+    push_window_secs: u64,
+    /// Seconds one push attempt may take.
+    #[arg(long, default_value_t = 10)]
+    push_timeout_secs: u64,
+    /// First push retry waits up to this many ms (full jitter), doubling per attempt (max 5 min).
+    #[arg(long, default_value_t = 500)]
+    push_backoff_ms: u64,
+    /// Bearer token for the admin routes (/admin/…); without it they answer only local callers.
+    #[arg(long, env = "A2A_ADMIN_TOKEN")]
+    admin_token: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -88,6 +156,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => rt.block_on(serve(args)),
+        Command::Dlq(cmd) => rt.block_on(cli::dlq::run(cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,9 +173,21 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         DurabilityArg::Fsync => Durability::Fsync,
         DurabilityArg::Buffered => Durability::Buffered,
     };
+    let push = PushSettings {
+        policy: AddressPolicy {
+            allow_loopback: args.push_allow_loopback,
+            allow_private: args.push_allow_private,
+        },
+        max_attempts: args.push_max_attempts.max(1),
+        window: Duration::from_secs(args.push_window_secs),
+        timeout: Duration::from_secs(args.push_timeout_secs.max(1)),
+        backoff_base: Duration::from_millis(args.push_backoff_ms),
+        ..PushSettings::default()
+    };
     let config = RuntimeConfig {
         durability,
         cache_bytes: args.cache_mb << 20,
+        push,
         ..RuntimeConfig::new(&args.data)
     };
     let runtime = Runtime::open(config).await.map_err(|e| e.to_string())?;
@@ -147,6 +228,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         public_url: args.public_url.clone(),
         metrics: Some(metrics),
         max_in_flight: args.max_in_flight,
+        admin_token: args.admin_token.clone(),
         ..HttpConfig::default()
     };
     let app = router(runtime.clone(), http);

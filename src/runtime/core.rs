@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Mutex, watch};
 
 use crate::protocol::{
-    Artifact, Message, Role, StreamResponse, Task, TaskArtifactUpdateEvent, TaskState, TaskStatus,
-    TaskStatusUpdateEvent, Timestamp,
+    Artifact, Message, Role, StreamResponse, Task, TaskArtifactUpdateEvent,
+    TaskPushNotificationConfig, TaskState, TaskStatus, TaskStatusUpdateEvent, Timestamp,
 };
-use crate::store::{Applied, Before, Commit, Log, StoreError, TaskRecord};
+use crate::store::{Applied, Before, Commit, Log, StoreError, TaskRecord, now_ms};
 
 /// Events after which the snapshot is rewritten (reads fold at most this many).
 const SNAPSHOT_EVERY: u64 = 8;
@@ -84,6 +84,9 @@ pub(crate) struct TaskCore {
     /// Set when a write failed after the change was made in memory: the task then refuses
     /// further changes, and the next start rebuilds it from the log.
     out_of_step: AtomicBool,
+    /// Ids of the task's webhooks: every event gets an outbox entry for each. Changed and read
+    /// only while `record` is locked, so a config applies from exactly one event on.
+    push: std::sync::Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for TaskCore {
@@ -95,8 +98,9 @@ impl std::fmt::Debug for TaskCore {
 }
 
 impl TaskCore {
-    /// Wraps a record that is already in the log (written with `ticket`).
-    pub fn new(log: Log, record: TaskRecord, ticket: u64) -> Arc<Self> {
+    /// Wraps a record that is already in the log (written with `ticket`), whose webhooks are
+    /// `push` (config ids).
+    pub fn new(log: Log, record: TaskRecord, ticket: u64, push: Vec<String>) -> Arc<Self> {
         let published = Published {
             state: record.task.status.state,
             reply: record.reply.clone().map(Arc::new),
@@ -110,7 +114,54 @@ impl TaskCore {
             record: Mutex::new(record),
             published: watch::Sender::new(published),
             out_of_step: AtomicBool::new(false),
+            push: std::sync::Mutex::new(push),
         })
+    }
+
+    /// Wraps a task read from the log, with its webhooks.
+    pub fn load(log: Log, record: TaskRecord) -> Result<Arc<Self>, StoreError> {
+        let push = log
+            .push_configs(&record.task.id)?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        Ok(Self::new(log, record, 0, push))
+    }
+
+    fn push_ids(&self) -> Vec<String> {
+        self.push.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Stores a webhook of this task (replacing one with the same id): every event from the next
+    /// one on is delivered to it. Returns the write's ticket.
+    pub async fn put_push_config(&self, cfg: &TaskPushNotificationConfig) -> Result<u64, Refused> {
+        let _rec = self.record.lock().await;
+        let ticket = self.commit_ticket(Commit::put_push_config(cfg)).await?;
+        if let Ok(mut push) = self.push.lock()
+            && !push.contains(&cfg.id)
+        {
+            push.push(cfg.id.clone());
+        }
+        Ok(ticket)
+    }
+
+    /// Deletes a webhook of this task and its pending deliveries. Returns the write's ticket.
+    pub async fn delete_push_config(&self, id: &str) -> Result<u64, Refused> {
+        let _rec = self.record.lock().await;
+        let ticket = self
+            .commit_ticket(Commit::delete_push_config(&self.log, &self.id, id)?)
+            .await?;
+        if let Ok(mut push) = self.push.lock() {
+            push.retain(|p| p != id);
+        }
+        Ok(ticket)
+    }
+
+    async fn commit_ticket(&self, commit: Commit) -> Result<u64, Refused> {
+        match self.log.commit(commit).await? {
+            Applied::Done(t) => Ok(t),
+            Applied::Duplicate(other) => Err(Refused::Duplicate(other)),
+        }
     }
 
     pub fn watch(&self) -> watch::Receiver<Published> {
@@ -171,6 +222,7 @@ impl TaskCore {
         // events only append, and the snapshot is refreshed once enough of them piled up to
         // fold on every read.
         let mut snapshot = false;
+        let first_seq = rec.next_seq;
         let mut events = Vec::with_capacity(changes.len());
         for change in changes {
             let event = match change {
@@ -236,7 +288,12 @@ impl TaskCore {
             snapshot = true;
             rec.snapshot_seq = rec.next_seq;
         }
-        let mut commit = Commit::task(before, &rec, events, snapshot);
+        let mut commit = Commit::task(before, &rec, events, snapshot).outbox(
+            &self.id,
+            &self.push_ids(),
+            first_seq..rec.next_seq,
+            now_ms(),
+        );
         if let Some(owner) = claim
             && let Some(m) = rec.task.history.last()
         {
@@ -320,12 +377,15 @@ fn check(rec: &TaskRecord, changes: &[Change]) -> Result<(), Refused> {
 }
 
 /// A new task's first record and its first event (the Task itself).
+/// With `push`, the task is created with that webhook (its id and task id already set), which
+/// gets every event from the first one.
 pub(crate) fn new_task(
     id: String,
     context_id: String,
     agent: &str,
     owner: &str,
     mut message: Message,
+    push: Option<&TaskPushNotificationConfig>,
 ) -> (TaskRecord, Commit) {
     message.task_id = id.clone();
     message.context_id = context_id.clone();
@@ -355,11 +415,16 @@ pub(crate) fn new_task(
     let mut first = br#"{"task":"#.to_vec();
     let _ = serde_json::to_writer(&mut first, &record.task);
     first.push(b'}');
-    let commit = Commit::task(Before::New, &record, vec![(1, first)], true).claiming(
+    let mut commit = Commit::task(Before::New, &record, vec![(1, first)], true).claiming(
         agent,
         owner,
         &message_id,
         &id,
     );
+    if let Some(cfg) = push {
+        let put = Commit::put_push_config(cfg);
+        commit.ops.extend(put.ops);
+        commit = commit.outbox(&id, std::slice::from_ref(&cfg.id), 1..2, now_ms());
+    }
     (record, commit)
 }

@@ -14,6 +14,7 @@ mod context;
 mod core;
 mod live;
 mod operations;
+mod push_config;
 mod session;
 mod stream;
 mod supervisor;
@@ -30,6 +31,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 pub use agent::{Agent, AgentError};
 pub use context::{TaskContext, text_artifact};
+pub use push_config::retry_dead_letters;
 pub use stream::{StreamEvent, TaskStream};
 
 use self::agent::DynAgent;
@@ -40,6 +42,7 @@ use self::supervisor::{AgentSupervisor, SupervisorMsg};
 use self::task::{TaskMsg, Turn, TurnKind};
 use crate::config::{AgentSpec, OnRestart};
 use crate::protocol::{A2aError, ErrorKind, Message, Part, TaskState};
+use crate::push::PushSettings;
 use crate::store::{Durability, Log, SledStore, Store, StoreError};
 
 /// The principal of requests that carry no credentials.
@@ -68,6 +71,8 @@ pub struct RuntimeConfig {
     pub writer_queue: usize,
     /// Memory the log may use to cache its pages (sled's page cache).
     pub cache_bytes: u64,
+    /// How push notifications are delivered.
+    pub push: PushSettings,
 }
 
 impl RuntimeConfig {
@@ -77,6 +82,7 @@ impl RuntimeConfig {
             durability: Durability::Fsync,
             writer_queue: 8192,
             cache_bytes: 512 << 20,
+            push: PushSettings::default(),
         }
     }
 }
@@ -127,6 +133,8 @@ struct Inner {
     live: Arc<LiveTasks>,
     supervisor: ActorRef<SupervisorMsg>,
     closing: AtomicBool,
+    /// Webhook addresses allowed (checked again when connecting).
+    push: crate::push::AddressPolicy,
     /// Set when the runtime stops: open streams end, telling readers where to resume.
     shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -175,16 +183,18 @@ impl Runtime {
             Durability::Buffered => Some(100),
         };
         let store = SledStore::open(&config.data_dir, config.cache_bytes, background_flush)?;
-        Self::with_store(Arc::new(store), config.durability, config.writer_queue).await
+        Self::with_store(Arc::new(store), &config).await
     }
 
-    /// Starts the actor system over any [`Store`].
+    /// Starts the actor system over any [`Store`] (`config.data_dir` and `cache_bytes` unused),
+    /// and the push sender, which delivers what the outbox holds (also what a restart left).
     pub async fn with_store(
         store: Arc<dyn Store>,
-        durability: Durability,
-        writer_queue: usize,
+        config: &RuntimeConfig,
     ) -> Result<Self, RuntimeError> {
-        let log = Log::open(store, durability, writer_queue);
+        let log = Log::open(store, config.durability, config.writer_queue);
+        let shutdown = tokio::sync::watch::Sender::new(false);
+        crate::push::sender::spawn(log.clone(), config.push.clone(), shutdown.subscribe())?;
         let (supervisor, _) = Actor::spawn(None, AgentSupervisor, ())
             .await
             .map_err(|e| RuntimeError::Actor(e.to_string()))?;
@@ -195,7 +205,8 @@ impl Runtime {
                 live: Arc::new(LiveTasks::default()),
                 supervisor,
                 closing: AtomicBool::new(false),
-                shutdown: tokio::sync::watch::Sender::new(false),
+                push: config.push.policy,
+                shutdown,
             }),
         })
     }
@@ -328,7 +339,7 @@ impl Runtime {
             }
             let entry = self.entry(&rec.agent);
             let policy = entry.as_ref().map(|e| e.shared.spec.recovery.on_restart);
-            let core = TaskCore::new(self.inner.log.clone(), rec.clone(), 0);
+            let core = TaskCore::load(self.inner.log.clone(), rec.clone())?;
             match (entry, policy) {
                 (Some(entry), Some(OnRestart::Resume)) => {
                     let turn = Turn {

@@ -32,7 +32,7 @@ pub(crate) enum Started {
 }
 
 impl Runtime {
-    fn agent_or_err(&self, name: &str) -> Result<Arc<AgentEntry>, A2aError> {
+    pub(crate) fn agent_or_err(&self, name: &str) -> Result<Arc<AgentEntry>, A2aError> {
         self.entry(name).ok_or_else(|| {
             A2aError::with_message(
                 ErrorKind::InvalidRequest,
@@ -42,7 +42,12 @@ impl Runtime {
     }
 
     /// Reads a task the caller may see: owned by `caller`, of `agent`, and not a bare-message reply.
-    fn visible_task(&self, agent: &str, caller: &str, id: &str) -> Result<TaskRecord, A2aError> {
+    pub(crate) fn visible_task(
+        &self,
+        agent: &str,
+        caller: &str,
+        id: &str,
+    ) -> Result<TaskRecord, A2aError> {
         match self.inner.log.task(id).map_err(internal)? {
             Some(rec) if rec.agent == agent && rec.owner == caller && rec.reply.is_none() => {
                 Ok(rec)
@@ -86,6 +91,19 @@ impl Runtime {
         req: &SendMessageRequest,
     ) -> Result<Started, A2aError> {
         let message = validate::send_message(req)?.clone();
+        // An inline webhook: checked now, stored with the task (or before the follow-up turn).
+        let mut push = req
+            .configuration
+            .as_ref()
+            .and_then(|c| c.task_push_notification_config.clone());
+        if let Some(cfg) = push.as_mut() {
+            cfg.task_id.clone_from(&message.task_id);
+            crate::push::validate_config(
+                cfg,
+                "configuration.taskPushNotificationConfig",
+                self.inner.push,
+            )?;
+        }
         let entry = self.agent_or_err(agent)?;
         if self.inner.closing.load(Ordering::Acquire) {
             return Err(A2aError::with_message(
@@ -149,6 +167,7 @@ impl Runtime {
                 kind: TurnKind::Continue {
                     message: Box::new(message),
                     owner: caller.to_owned(),
+                    push: push.map(Box::new),
                 },
                 permit: Some(permit),
                 reply: Some(tx),
@@ -167,8 +186,20 @@ impl Runtime {
                 message.context_id.clone()
             };
             let task_id = uuid::Uuid::new_v4().to_string();
-            let (record, commit) =
-                core::new_task(task_id.clone(), context_id.clone(), agent, caller, message);
+            if let Some(cfg) = push.as_mut() {
+                cfg.task_id.clone_from(&task_id);
+                if cfg.id.is_empty() {
+                    cfg.id.clone_from(&task_id);
+                }
+            }
+            let (record, commit) = core::new_task(
+                task_id.clone(),
+                context_id.clone(),
+                agent,
+                caller,
+                message,
+                push.as_ref(),
+            );
             let ticket = match self.inner.log.commit(commit).await.map_err(internal)? {
                 Applied::Done(t) => t,
                 Applied::Duplicate(other) => {
@@ -176,7 +207,8 @@ impl Runtime {
                     return Ok(Started::Existing(other));
                 }
             };
-            let core = TaskCore::new(self.inner.log.clone(), record, ticket);
+            let push_ids = push.map(|c| vec![c.id]).unwrap_or_default();
+            let core = TaskCore::new(self.inner.log.clone(), record, ticket, push_ids);
             let turn = Turn {
                 kind: TurnKind::New,
                 permit: Some(permit),

@@ -153,7 +153,12 @@ async fn spawn_and_send(
     let core = match core {
         Some(c) => c,
         None => match st.agent.log.task(&task_id) {
-            Ok(Some(rec)) => TaskCore::new(st.agent.log.clone(), rec, 0),
+            Ok(Some(rec)) => match TaskCore::load(st.agent.log.clone(), rec) {
+                Ok(core) => core,
+                Err(e) => {
+                    return msg.refuse(A2aError::with_message(ErrorKind::Internal, e.to_string()));
+                }
+            },
             Ok(None) => return msg.refuse(A2aError::task_not_found(&task_id)),
             Err(e) => {
                 return msg.refuse(A2aError::with_message(ErrorKind::Internal, e.to_string()));

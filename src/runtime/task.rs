@@ -14,7 +14,9 @@ use super::context::TaskContext;
 use super::core::{Change, Refused, TaskCore};
 use super::session::SessionMsg;
 use super::{AgentShared, LiveGuard};
-use crate::protocol::{A2aError, ErrorKind, Message, Part, Role, Task, TaskState};
+use crate::protocol::{
+    A2aError, ErrorKind, Message, Part, Role, Task, TaskPushNotificationConfig, TaskState,
+};
 
 /// Handler attempts after which a task that keeps being interrupted by crashes is failed.
 const MAX_ATTEMPTS: u32 = 3;
@@ -36,6 +38,8 @@ pub(crate) enum TurnKind {
     Continue {
         message: Box<Message>,
         owner: String,
+        /// A webhook sent with the message: stored before the turn's first event.
+        push: Option<Box<TaskPushNotificationConfig>>,
     },
     /// The turn a crash interrupted, run again.
     Resume,
@@ -51,7 +55,14 @@ pub(crate) struct Turn {
 pub(crate) enum TaskMsg {
     Turn(Box<Turn>),
     Cancel(oneshot::Sender<Result<Task, A2aError>>),
+    /// Stores or deletes a webhook; answers with the write's ticket.
+    Push(PushChange, oneshot::Sender<Result<u64, A2aError>>),
     TurnDone,
+}
+
+pub(crate) enum PushChange {
+    Put(Box<TaskPushNotificationConfig>),
+    Delete(String),
 }
 
 impl TaskMsg {
@@ -66,7 +77,10 @@ impl TaskMsg {
             TaskMsg::Cancel(r) => {
                 let _ = r.send(Err(err));
             }
-            _ => {}
+            TaskMsg::Push(_, r) => {
+                let _ = r.send(Err(err));
+            }
+            TaskMsg::TurnDone => {}
         }
     }
 }
@@ -85,7 +99,7 @@ pub(crate) struct TaskActorState {
     session: ActorRef<SessionMsg>,
     queue: VecDeque<Turn>,
     running: Option<CancellationToken>,
-    /// Turn and Cancel messages finished; the session compares it with what it sent.
+    /// Turn, Cancel and Push messages finished; the session compares it with what it sent.
     handled: u64,
     _live: LiveGuard,
 }
@@ -128,6 +142,15 @@ impl Actor for TaskActor {
             }
             TaskMsg::Cancel(reply) => {
                 cancel(st, reply).await;
+                st.handled += 1;
+                report_if_idle(st);
+            }
+            TaskMsg::Push(change, reply) => {
+                let r = match change {
+                    PushChange::Put(cfg) => st.core.put_push_config(&cfg).await,
+                    PushChange::Delete(id) => st.core.delete_push_config(&id).await,
+                };
+                let _ = reply.send(r.map_err(|e| refused_to_error(e, &st.core.id)));
                 st.handled += 1;
                 report_if_idle(st);
             }
@@ -184,12 +207,24 @@ async fn start_turn(myself: &ActorRef<TaskMsg>, st: &mut TaskActorState, turn: T
     };
     let started = match kind {
         TurnKind::New => Ok(core.latest().ticket),
-        TurnKind::Continue { message, owner } => {
+        TurnKind::Continue {
+            message,
+            owner,
+            push,
+        } => {
             let message_id = message.message_id.clone();
-            match core
-                .apply(Change::UserMessage(*message), Some(&owner))
-                .await
-            {
+            let pushed = match push {
+                Some(cfg) => core.put_push_config(&cfg).await.map(|_| ()),
+                None => Ok(()),
+            };
+            let applied = match pushed {
+                Ok(()) => {
+                    core.apply(Change::UserMessage(*message), Some(&owner))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match applied {
                 // A retried follow-up that raced its original to a now final task gets the task.
                 Err(Refused::Terminal(s)) => {
                     match st

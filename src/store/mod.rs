@@ -13,6 +13,7 @@
 //! | `i/{agent}\0{owner}\0{messageId}` | task id: idempotent sends |
 //! | `r/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: tasks not yet final |
 //! | `s/{status time: u64 BE nanos}{task}` | the same, for final tasks |
+//! | `p/`, `o/`, `d/` | push configs, the outbox, dead letters ([`push`](self::push)) |
 //!
 //! A task is its snapshot plus the events after it ([`Log::task`] folds them), so emitting an
 //! artifact or a progress update writes one key. `r/` is the recovery index (only unfinished tasks,
@@ -20,6 +21,7 @@
 //! Every write costs several microseconds in sled, so the layout keeps writes per task few: an
 //! echo task writes 7 keys from submit to completion.
 
+mod push;
 mod records;
 mod sled_store;
 pub(crate) mod writer;
@@ -30,6 +32,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 
+pub use push::{DeadLetter, Lane, OutboxEntry, now_ms};
 pub use records::{EventRecord, TaskRecord};
 pub use sled_store::SledStore;
 pub use writer::{Applied, Durability};
@@ -159,6 +162,8 @@ pub struct Commit {
     pub(crate) ops: Vec<Op>,
     /// `(idempotency key, task id)`: apply only if no other task claimed the key first.
     pub(crate) claim: Option<(Vec<u8>, String)>,
+    /// Outbox lanes this commit adds deliveries to: the push sender is told once it applies.
+    pub(crate) lanes: Vec<Lane>,
 }
 
 impl Commit {
@@ -204,7 +209,10 @@ impl Commit {
                 ops.push(Op::Put(k, v));
             }
         }
-        Self { ops, claim: None }
+        Self {
+            ops,
+            ..Self::default()
+        }
     }
 
     /// Makes the commit conditional: it applies only if no task claimed `(owner, message_id)`.
@@ -242,7 +250,37 @@ pub struct TaskPage {
 pub struct Log {
     store: Arc<dyn Store>,
     writer: writer::StoreWriter,
+    outbox: Arc<OutboxSignal>,
 }
+
+/// Tells the push sender which lanes got new deliveries. Bounded: when the sender falls behind,
+/// lanes are dropped and `wake` makes it scan the outbox instead.
+struct OutboxSignal {
+    tx: tokio::sync::mpsc::Sender<Lane>,
+    rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Lane>>>,
+    wake: tokio::sync::Notify,
+}
+
+/// What the push sender listens to (see [`Log::take_outbox_signals`]).
+pub struct OutboxSignals {
+    /// Lanes that got new deliveries.
+    pub lanes: tokio::sync::mpsc::Receiver<Lane>,
+    /// Fires when signals were lost: the outbox must be scanned.
+    pub overflow: Overflow,
+}
+
+/// See [`OutboxSignals::overflow`].
+pub struct Overflow(Arc<OutboxSignal>);
+
+impl Overflow {
+    /// Waits until signals are lost.
+    pub async fn wait(&self) {
+        self.0.wake.notified().await;
+    }
+}
+
+/// Lane signals queued before the push sender scans instead.
+const OUTBOX_SIGNALS: usize = 4096;
 
 impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -254,14 +292,43 @@ impl Log {
     /// Starts the group-commit writer over `store`. Needs a tokio runtime.
     pub fn open(store: Arc<dyn Store>, durability: Durability, queue_capacity: usize) -> Self {
         let writer = writer::StoreWriter::spawn(store.clone(), durability, queue_capacity);
-        Self { store, writer }
+        let (tx, rx) = tokio::sync::mpsc::channel(OUTBOX_SIGNALS);
+        let outbox = Arc::new(OutboxSignal {
+            tx,
+            rx: std::sync::Mutex::new(Some(rx)),
+            wake: tokio::sync::Notify::new(),
+        });
+        Self {
+            store,
+            writer,
+            outbox,
+        }
+    }
+
+    /// The lane signals, for the one push sender (`None` once taken).
+    pub fn take_outbox_signals(&self) -> Option<OutboxSignals> {
+        let lanes = self.outbox.rx.lock().ok()?.take()?;
+        Some(OutboxSignals {
+            lanes,
+            overflow: Overflow(self.outbox.clone()),
+        })
     }
 
     /// Applies a commit (batched with others). `Ok(Applied::Done(ticket))` means readers see it; it
     /// is durable once [`Log::durable`] on the ticket returns. `Applied::Duplicate(task)` means
     /// the commit's idempotency claim was taken by `task` and nothing was written.
-    pub async fn commit(&self, commit: Commit) -> Result<Applied, StoreError> {
-        self.writer.commit(commit).await
+    pub async fn commit(&self, mut commit: Commit) -> Result<Applied, StoreError> {
+        let lanes = std::mem::take(&mut commit.lanes);
+        let applied = self.writer.commit(commit).await?;
+        if matches!(applied, Applied::Done(_)) {
+            for lane in lanes {
+                if self.outbox.tx.try_send(lane).is_err() {
+                    // Never wait on the sender: it scans the outbox instead.
+                    self.outbox.wake.notify_one();
+                }
+            }
+        }
+        Ok(applied)
     }
 
     /// Waits until the commit with `ticket` is durable (immediately in `buffered` mode).
@@ -532,7 +599,12 @@ mod tests {
                 EventRecord::encode_run(first, vec![big.clone(); n]),
             ));
         }
-        log.commit(Commit { ops, claim: None }).await.unwrap();
+        log.commit(Commit {
+            ops,
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
         let page = log.events_after("t", 0, 100).unwrap();
         assert_eq!(
             page.iter().map(|e| e.seq).collect::<Vec<_>>(),

@@ -28,6 +28,12 @@ pub enum RecordKind {
     Event = 2,
     /// Consecutive events of one task written together (one key for a whole commit).
     Events = 3,
+    /// A webhook config of a task.
+    PushConfig = 4,
+    /// A pending push delivery.
+    Outbox = 5,
+    /// A push delivery that ran out of attempts.
+    DeadLetter = 6,
 }
 
 /// The outer frame of every record. Field order and types are frozen.
@@ -107,7 +113,7 @@ impl EventRecord {
     }
 }
 
-fn seal(kind: RecordKind, schema: u16, payload: Vec<u8>) -> Vec<u8> {
+pub(super) fn seal(kind: RecordKind, schema: u16, payload: Vec<u8>) -> Vec<u8> {
     let env = Envelope {
         kind: kind as u8,
         schema,
@@ -118,7 +124,16 @@ fn seal(kind: RecordKind, schema: u16, payload: Vec<u8>) -> Vec<u8> {
     bincode::serde::encode_to_vec(&env, config()).unwrap_or_default()
 }
 
-fn open(bytes: &[u8], want: RecordKind) -> Result<(u16, Vec<u8>), StoreError> {
+/// Seals a plain struct (no `Value`, enums or skipped fields: see the module docs).
+pub(super) fn seal_bincode<T: Serialize>(kind: RecordKind, schema: u16, payload: &T) -> Vec<u8> {
+    seal(
+        kind,
+        schema,
+        bincode::serde::encode_to_vec(payload, config()).unwrap_or_default(),
+    )
+}
+
+pub(super) fn open(bytes: &[u8], want: RecordKind) -> Result<(u16, Vec<u8>), StoreError> {
     let (kind, schema, payload) = open_any(bytes)?;
     if kind != want as u8 {
         return Err(StoreError::Corrupt(format!(
@@ -139,7 +154,10 @@ fn open_any(bytes: &[u8]) -> Result<(u8, u16, Vec<u8>), StoreError> {
     Ok((env.kind, env.schema, env.payload))
 }
 
-fn decode<T: serde::de::DeserializeOwned>(payload: &[u8], what: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    payload: &[u8],
+    what: &str,
+) -> Result<T, StoreError> {
     bincode::serde::decode_from_slice(payload, config())
         .map(|(v, _)| v)
         .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))

@@ -273,7 +273,7 @@ mod tests {
     fn put(i: usize) -> Commit {
         Commit {
             ops: vec![Op::Put(format!("k/{i:04}").into_bytes(), vec![1; 64])],
-            claim: None,
+            ..Commit::default()
         }
     }
 

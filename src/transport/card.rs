@@ -31,7 +31,7 @@ pub fn agent_card(spec: &AgentSpec, url: &str) -> AgentCard {
         version: spec.version.clone(),
         capabilities: AgentCapabilities {
             streaming: Some(true),
-            push_notifications: Some(false),
+            push_notifications: Some(true),
             extensions: Vec::new(),
             extended_agent_card: Some(false),
         },

@@ -8,6 +8,7 @@
 //! | `GET /healthz` | 200 while the process serves (liveness) |
 //! | `GET /readyz` | 200 when every agent's actor is up, else 503 naming the ones that are not |
 //! | `GET /metrics` | Prometheus text, when [`HttpConfig::metrics`] is set |
+//! | `/admin/dlq…` | the push dead-letter queue ([`admin`](super::admin)) |
 
 use std::sync::Arc;
 
@@ -19,12 +20,18 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
 
+use super::admin;
 use super::card::agent_card;
 use super::jsonrpc;
 use crate::Runtime;
 use crate::protocol::{A2aError, ErrorKind, Timestamp, VERSION_HEADER, jsonrpc as envelope};
 use crate::runtime::ANONYMOUS;
+
+/// The address a request came from (set by [`serve`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
 
 /// Settings of the HTTP transport.
 #[derive(Debug, Clone)]
@@ -43,6 +50,9 @@ pub struct HttpConfig {
     pub max_in_flight: usize,
     /// How often an idle SSE stream gets a keep-alive comment, so proxies do not cut it.
     pub keep_alive: std::time::Duration,
+    /// Bearer token of the admin routes (`/admin/…`); without one they answer only callers on
+    /// this host.
+    pub admin_token: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -54,6 +64,7 @@ impl Default for HttpConfig {
             metrics: None,
             max_in_flight: 10_000,
             keep_alive: std::time::Duration::from_secs(15),
+            admin_token: None,
         }
     }
 }
@@ -74,6 +85,13 @@ pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
     let now = Timestamp::now().unix_nanos();
     let started = Timestamp::from_unix_nanos(now - now % 1_000_000_000);
     let limit = Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1)));
+    let admin = Router::new()
+        .route("/admin/dlq", get(admin::list))
+        .route("/admin/dlq/retry", post(admin::retry))
+        .with_state(Arc::new(admin::Admin {
+            runtime: runtime.clone(),
+            token: config.admin_token.clone(),
+        }));
     let state = Arc::new(AppState {
         runtime,
         config,
@@ -91,8 +109,9 @@ pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
-        .layer(axum::middleware::from_fn_with_state(limit, limit_in_flight))
         .with_state(state)
+        .merge(admin)
+        .layer(axum::middleware::from_fn_with_state(limit, limit_in_flight))
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
@@ -420,9 +439,9 @@ pub async fn serve(
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -433,7 +452,12 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let app = app.clone();
+        // Handlers that care who is calling (the admin routes) read the peer's address.
+        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(Peer(peer));
+            tower_service::Service::call(&mut app.clone(), req)
+        });
         let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

@@ -4,8 +4,9 @@ use serde_json::Value;
 
 use crate::Runtime;
 use crate::protocol::{
-    A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTasksRequest, SendMessageRequest,
-    SubscribeToTaskRequest, jsonrpc, negotiate,
+    A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTaskPushNotificationConfigsRequest,
+    ListTasksRequest, SendMessageRequest, SubscribeToTaskRequest, TaskPushNotificationConfig,
+    TaskPushNotificationConfigRequest, jsonrpc, negotiate,
 };
 use crate::runtime::TaskStream;
 
@@ -109,13 +110,23 @@ async fn dispatch(
                     .await?,
             ))
         }
-        "CreateTaskPushNotificationConfig"
-        | "GetTaskPushNotificationConfig"
-        | "ListTaskPushNotificationConfigs"
-        | "DeleteTaskPushNotificationConfig" => Err(A2aError::with_message(
-            ErrorKind::PushNotificationNotSupported,
-            format!("{method}: this agent does not declare capabilities.pushNotifications"),
-        )),
+        "CreateTaskPushNotificationConfig" => {
+            let p: TaskPushNotificationConfig = jsonrpc::parse_params(params)?;
+            ok(id, &runtime.create_push_config(agent, caller, p).await?)
+        }
+        "GetTaskPushNotificationConfig" => {
+            let p: TaskPushNotificationConfigRequest = jsonrpc::parse_params(params)?;
+            ok(id, &runtime.get_push_config(agent, caller, p).await?)
+        }
+        "ListTaskPushNotificationConfigs" => {
+            let p: ListTaskPushNotificationConfigsRequest = jsonrpc::parse_params(params)?;
+            ok(id, &runtime.list_push_configs(agent, caller, p).await?)
+        }
+        "DeleteTaskPushNotificationConfig" => {
+            let p: TaskPushNotificationConfigRequest = jsonrpc::parse_params(params)?;
+            runtime.delete_push_config(agent, caller, p).await?;
+            ok(id, &())
+        }
         "GetExtendedAgentCard" => Err(A2aError::with_message(
             ErrorKind::UnsupportedOperation,
             "GetExtendedAgentCard: this agent does not declare capabilities.extendedAgentCard",

@@ -1,6 +1,7 @@
 //! Inbound bindings. Each translates wire calls into [`Runtime`](crate::Runtime) calls and
 //! runtime results back into wire shapes; none holds task logic.
 
+pub mod admin;
 mod card;
 pub mod http;
 mod jsonrpc;

@@ -198,15 +198,15 @@ async fn bad_params_name_the_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn undeclared_capabilities_get_their_errors() {
+async fn empty_params_and_undeclared_capabilities_get_their_errors() {
     let s = TestServer::echo().await;
     for (method, want) in [
         ("SendStreamingMessage", -32602),
         ("SubscribeToTask", -32602),
-        ("CreateTaskPushNotificationConfig", -32003),
-        ("GetTaskPushNotificationConfig", -32003),
-        ("ListTaskPushNotificationConfigs", -32003),
-        ("DeleteTaskPushNotificationConfig", -32003),
+        ("CreateTaskPushNotificationConfig", -32602),
+        ("GetTaskPushNotificationConfig", -32602),
+        ("ListTaskPushNotificationConfigs", -32602),
+        ("DeleteTaskPushNotificationConfig", -32602),
         ("GetExtendedAgentCard", -32004),
         ("NoSuchMethod", -32601),
     ] {

@@ -1,0 +1,3 @@
+//! Subcommands of the `a2a` binary other than `serve` (part of the binary, not the library).
+
+pub mod dlq;
