@@ -183,6 +183,24 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn the_resolver_refuses_names_of_refused_addresses() {
+        use reqwest::dns::Resolve;
+        let strict = PolicyResolver(AddressPolicy::default());
+        let name = |s: &str| s.parse::<reqwest::dns::Name>().unwrap();
+        let err = match strict.resolve(name("localhost")).await {
+            Ok(addrs) => panic!("resolved to {:?}", addrs.collect::<Vec<_>>()),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("loopback"), "{err}");
+        let open = PolicyResolver(AddressPolicy {
+            allow_loopback: true,
+            ..AddressPolicy::default()
+        });
+        let addrs: Vec<SocketAddr> = open.resolve(name("localhost")).await.unwrap().collect();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()) && !addrs.is_empty());
+    }
+
     #[test]
     fn the_policy_opens_only_what_it_names() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();

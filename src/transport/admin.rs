@@ -96,21 +96,19 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
-fn authorized(admin: &Admin, peer: Option<Peer>, headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal, unless the caller may use the admin routes.
+fn refusal(admin: &Admin, peer: Option<Peer>, headers: &HeaderMap) -> Option<Response> {
     match &admin.token {
         Some(token) => {
             let given = headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "));
-            if given.is_some_and(|g| same_secret(g, token)) {
-                Ok(())
-            } else {
-                Err(error(StatusCode::UNAUTHORIZED, "admin token required"))
-            }
+            (!given.is_some_and(|g| same_secret(g, token)))
+                .then(|| error(StatusCode::UNAUTHORIZED, "admin token required"))
         }
-        None if peer.is_some_and(|p| p.0.ip().is_loopback()) => Ok(()),
-        None => Err(error(
+        None if peer.is_some_and(|p| p.0.ip().is_loopback()) => None,
+        None => Some(error(
             StatusCode::FORBIDDEN,
             "admin routes answer only local callers unless --admin-token is set",
         )),
@@ -132,7 +130,7 @@ pub(crate) async fn list(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    if let Err(r) = authorized(&admin, peer.map(|p| p.0), &headers) {
+    if let Some(r) = refusal(&admin, peer.map(|p| p.0), &headers) {
         return r;
     }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
@@ -160,7 +158,7 @@ pub(crate) async fn retry(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = authorized(&admin, peer.map(|p| p.0), &headers) {
+    if let Some(r) = refusal(&admin, peer.map(|p| p.0), &headers) {
         return r;
     }
     let req: RetryRequest = match serde_json::from_slice(&body) {

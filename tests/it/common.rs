@@ -36,10 +36,23 @@ impl TestServer {
         F: FnOnce(Runtime) -> Fut,
         Fut: Future<Output = ()>,
     {
+        Self::start_full(|_| {}, http, setup).await
+    }
+
+    /// A server whose runtime settings `tweak` changes.
+    pub async fn start_full<F, Fut>(
+        tweak: impl FnOnce(&mut RuntimeConfig),
+        http: HttpConfig,
+        setup: F,
+    ) -> Self
+    where
+        F: FnOnce(Runtime) -> Fut,
+        Fut: Future<Output = ()>,
+    {
         let dir = tempfile::tempdir().expect("temp dir");
-        let runtime = Runtime::open(RuntimeConfig::new(dir.path()))
-            .await
-            .expect("runtime opens");
+        let mut config = RuntimeConfig::new(dir.path());
+        tweak(&mut config);
+        let runtime = Runtime::open(config).await.expect("runtime opens");
         setup(runtime.clone()).await;
         runtime.recover().await.expect("recovery");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -218,6 +231,19 @@ impl Agent for Scripted {
                     .await
             }
             "silent" => Ok(()),
+            "steps" => {
+                let n: usize = text
+                    .split(':')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(3);
+                ctx.working("stepping").await?;
+                for i in 0..n {
+                    ctx.artifact_text(format!("step-{i}"), format!("step {i}"))
+                        .await?;
+                }
+                ctx.complete().await
+            }
             "badappend" => {
                 let chunk = a2a_runtime::protocol::Artifact {
                     artifact_id: "never-started".into(),
@@ -246,9 +272,18 @@ pub async fn scripted_with(
     http: HttpConfig,
     tweak: impl FnOnce(&mut AgentSpec),
 ) -> (TestServer, Scripted) {
+    scripted_full(|_| {}, http, tweak).await
+}
+
+/// The same, with runtime settings of its own too.
+pub async fn scripted_full(
+    runtime: impl FnOnce(&mut RuntimeConfig),
+    http: HttpConfig,
+    tweak: impl FnOnce(&mut AgentSpec),
+) -> (TestServer, Scripted) {
     let agent = Scripted::default();
     let a = agent.clone();
-    let server = TestServer::start_with(http, |rt| async move {
+    let server = TestServer::start_full(runtime, http, |rt| async move {
         let mut spec = AgentSpec::new("scripted");
         spec.default = true;
         tweak(&mut spec);

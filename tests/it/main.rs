@@ -6,5 +6,8 @@ mod malformed;
 mod methods;
 mod multiturn;
 mod overload;
+mod push;
 mod streaming;
 mod supervision;
+#[path = "../support/webhook.rs"]
+mod webhook;
