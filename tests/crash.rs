@@ -1,5 +1,9 @@
 //! The real `a2a` binary, killed with SIGKILL under load and restarted on the same data
-//! directory; stopped with SIGTERM; refused a bad configuration.
+//! directory; stopped with SIGTERM; refused a bad configuration; its push deliveries surviving a
+//! SIGKILL, and `a2a dlq` listing and retrying dead letters.
+
+#[path = "support/webhook.rs"]
+mod webhook;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -17,8 +21,13 @@ struct Server {
 impl Server {
     /// Starts `a2a serve` on a free port and waits for it to print where it listens.
     fn start(data: &Path, actors: &Path) -> Server {
+        Self::start_with(data, actors, &[])
+    }
+
+    fn start_with(data: &Path, actors: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_a2a"))
             .args(["serve", "--listen", "127.0.0.1:0", "--grace-secs", "5"])
+            .args(extra)
             .arg("--data")
             .arg(data)
             .arg("--actors")
@@ -485,4 +494,176 @@ async fn a_stream_resumes_after_sigkill_with_every_event_once() {
         artifact["artifact"]["metadata"]["attempt"], 2,
         "the resumed turn knew it was a retry"
     );
+}
+
+/// Sends `text` to the echo agent at `url` with an inline webhook; returns the task id.
+async fn send_with_webhook(client: &reqwest::Client, url: &str, hook: &str) -> String {
+    let r = rpc(
+        client,
+        url,
+        "SendMessage",
+        json!({
+            "message": {"messageId": format!("m-{}", uuid::Uuid::new_v4()), "role": "ROLE_USER", "parts": [{"text": "ping"}]},
+            "configuration": {"taskPushNotificationConfig": {"url": hook, "authentication": {"scheme": "Bearer", "credentials": "k"}}}
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(state(&r["result"]["task"]), "TASK_STATE_COMPLETED", "{r}");
+    r["result"]["task"]["id"].as_str().unwrap().to_owned()
+}
+
+const PUSH_ARGS: &[&str] = &["--push-allow-loopback", "--push-backoff-ms", "50"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_push_deliveries_survive_sigkill() {
+    let hook = webhook::Webhook::start().await;
+    hook.plan("/r", &[], webhook::Answer::RetryAfter(1));
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    manifest(actors.path(), "echo", 0, "resume");
+    let server = Server::start_with(data.path(), actors.path(), PUSH_ARGS);
+    let client = reqwest::Client::new();
+    let url = format!("{}/agents/echo", server.url);
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        tasks.push(send_with_webhook(&client, &url, &hook.url("/r")).await);
+    }
+    // Every task's first event was tried (and refused with 503) before the kill.
+    assert!(hook.wait_hits("/r", 3, Duration::from_secs(10)).await);
+    drop(server); // SIGKILL
+    hook.plan("/r", &[], webhook::Answer::Ok);
+    let _server = Server::start_with(data.path(), actors.path(), PUSH_ARGS);
+    // Every event of every task arrives, in order per task.
+    let events = |task: &str| {
+        let mut seen = std::collections::HashSet::new();
+        hook.delivered("/r")
+            .into_iter()
+            .filter(|h| h.headers.get("authorization").map(String::as_str) == Some("Bearer k"))
+            .filter(|h| h.task_id() == task)
+            .map(|h| h.event_id())
+            .filter(|id| seen.insert(*id))
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // An echo task without delay writes: the task, its artifact, completed.
+        if tasks.iter().all(|t| events(t).len() >= 3) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            tasks.iter().map(|t| events(t)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for t in &tasks {
+        assert_eq!(events(t), vec![1, 2, 3], "task {t}");
+    }
+}
+
+fn a2a(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_a2a"))
+        .args(args)
+        .output()
+        .expect("a2a runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_dlq_lists_and_retries_dead_letters() {
+    let hook = webhook::Webhook::start().await;
+    hook.plan("/d", &[], webhook::Answer::Status(500));
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    manifest(actors.path(), "echo", 0, "resume");
+    let mut args = PUSH_ARGS.to_vec();
+    args.extend(["--push-max-attempts", "2"]);
+    let server = Server::start_with(data.path(), actors.path(), &args);
+    let client = reqwest::Client::new();
+    let task = send_with_webhook(
+        &client,
+        &format!("{}/agents/echo", server.url),
+        &hook.url("/d"),
+    )
+    .await;
+    let listed = |server: &str| {
+        let (ok, out, err) = a2a(&["dlq", "list", "--json", "--server", server]);
+        assert!(ok, "{err}");
+        serde_json::from_str::<Value>(&out).expect("JSON")
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // The task, its artifact, completed: three events, each dead after two attempts.
+    while listed(&server.url)["deadLetters"].as_array().unwrap().len() < 3 {
+        assert!(Instant::now() < deadline, "{}", listed(&server.url));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let page = listed(&server.url);
+    let first_id = page["deadLetters"][0]["id"].as_u64().unwrap();
+    assert_eq!(page["deadLetters"][0]["taskId"], task.as_str());
+    assert_eq!(page["deadLetters"][0]["attempts"], 2);
+    // The table names the task and the failure.
+    let (ok, table, _) = a2a(&["dlq", "list", "--server", &server.url]);
+    assert!(
+        ok && table.contains(&task) && table.contains("500"),
+        "{table}"
+    );
+
+    // One by id, then the rest.
+    hook.plan("/d", &[], webhook::Answer::Ok);
+    let (ok, out, err) = a2a(&[
+        "dlq",
+        "retry",
+        &first_id.to_string(),
+        "--server",
+        &server.url,
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("requeued 1"), "{out}");
+    assert!(hook.wait_delivered("/d", 1, Duration::from_secs(10)).await);
+    let (ok, out, _) = a2a(&["dlq", "retry", "--all", "--server", &server.url]);
+    assert!(ok && out.contains("requeued 2"), "{out}");
+    assert!(hook.wait_delivered("/d", 3, Duration::from_secs(10)).await);
+    assert!(
+        listed(&server.url)["deadLetters"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // An id that is not there is an error (non-zero exit).
+    let (ok, _, err) = a2a(&["dlq", "retry", "999", "--server", &server.url]);
+    assert!(!ok && err.contains("not in the dead-letter queue"), "{err}");
+
+    // Offline, on the data directory of a stopped server.
+    hook.plan("/d", &[], webhook::Answer::Status(500));
+    send_with_webhook(
+        &client,
+        &format!("{}/agents/echo", server.url),
+        &hook.url("/d"),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while listed(&server.url)["deadLetters"].as_array().unwrap().len() < 3 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut server = server;
+    send_signal(server.child.id() as i32, "TERM");
+    assert!(server.child.wait().unwrap().success());
+    let dir = data.path().to_str().unwrap();
+    let (ok, out, err) = a2a(&["dlq", "list", "--data", dir]);
+    assert!(
+        ok && out.lines().count() == 4,
+        "a header and 3 rows: {out}{err}"
+    );
+    let (ok, out, err) = a2a(&["dlq", "retry", "--all", "--data", dir]);
+    assert!(ok && out.contains("requeued 3"), "{out}{err}");
+    hook.plan("/d", &[], webhook::Answer::Ok);
+    let _server = Server::start_with(data.path(), actors.path(), &args);
+    assert!(hook.wait_delivered("/d", 6, Duration::from_secs(10)).await);
 }

@@ -190,12 +190,13 @@ impl Runtime {
             .map_err(|_| internal("the task actor stopped before answering"))?
     }
 
-    /// Dead letters with ids above `after`, oldest first (at most `limit`).
-    pub fn dead_letters(
+    /// Dead letters with ids above `after`, oldest first (at most `limit`); only durable ones.
+    pub async fn dead_letters(
         &self,
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, DeadLetter)>, A2aError> {
+        self.inner.log.read_committed().await.map_err(internal)?;
         self.inner.log.dead_letters(after, limit).map_err(internal)
     }
 

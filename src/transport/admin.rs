@@ -134,7 +134,7 @@ pub(crate) async fn list(
         return r;
     }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    match admin.runtime.dead_letters(q.after, limit + 1) {
+    match admin.runtime.dead_letters(q.after, limit + 1).await {
         Ok(mut page) => {
             let more = page.len() > limit;
             page.truncate(limit);

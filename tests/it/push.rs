@@ -125,7 +125,7 @@ async fn every_event_reaches_the_webhook_in_order_with_its_headers() {
         .await;
     assert_eq!(got["result"]["url"], hook.url("/inline"));
     assert_eq!(got["result"]["taskId"], id);
-    assert!(s.runtime.dead_letters(0, 10).unwrap().is_empty());
+    assert!(s.runtime.dead_letters(0, 10).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,7 +332,7 @@ async fn a_flaky_webhook_gets_every_event_at_least_once_in_order() {
     // Retry-After: 1 was honoured.
     let after_503 = hits[4].at.duration_since(hits[3].at);
     assert!(after_503 >= Duration::from_millis(950), "{after_503:?}");
-    assert!(s.runtime.dead_letters(0, 10).unwrap().is_empty());
+    assert!(s.runtime.dead_letters(0, 10).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,11 +344,11 @@ async fn after_the_attempt_limit_deliveries_are_dead_lettered_and_a_retry_delive
     let id = task["id"].as_str().unwrap().to_owned();
     let n = event_count(&s, &id).await;
     let dead_all = crate::common::eventually(Duration::from_secs(20), || async {
-        s.runtime.dead_letters(0, 100).unwrap().len() == n as usize
+        s.runtime.dead_letters(0, 100).await.unwrap().len() == n as usize
     })
     .await;
-    assert!(dead_all, "{:?}", s.runtime.dead_letters(0, 100));
-    let dead = s.runtime.dead_letters(0, 100).unwrap();
+    assert!(dead_all, "{:?}", s.runtime.dead_letters(0, 100).await);
+    let dead = s.runtime.dead_letters(0, 100).await.unwrap();
     assert_eq!(
         dead.iter().map(|(_, d)| d.seq).collect::<Vec<_>>(),
         all_ids(n)
@@ -393,7 +393,7 @@ async fn after_the_attempt_limit_deliveries_are_dead_lettered_and_a_retry_delive
             .await
     );
     assert_eq!(hook.delivered_ids("/down"), all_ids(n));
-    assert!(s.runtime.dead_letters(0, 100).unwrap().is_empty());
+    assert!(s.runtime.dead_letters(0, 100).await.unwrap().is_empty());
     let bad = s
         .client
         .post(format!("{}/admin/dlq/retry", s.url))
@@ -505,11 +505,11 @@ async fn webhooks_on_internal_addresses_are_refused_by_default() {
         json!({"messageId": uuid(), "role": "ROLE_USER", "taskId": id, "parts": [{"text": "go"}]});
     s.send_msg(follow, json!({})).await;
     let dead = crate::common::eventually(Duration::from_secs(10), || async {
-        !s.runtime.dead_letters(0, 10).unwrap().is_empty()
+        !s.runtime.dead_letters(0, 10).await.unwrap().is_empty()
     })
     .await;
     assert!(dead);
-    let (_, d) = &s.runtime.dead_letters(0, 10).unwrap()[0];
+    let (_, d) = &s.runtime.dead_letters(0, 10).await.unwrap()[0];
     assert_eq!(d.attempts, 1, "refusals are not retried");
     assert!(d.error.contains("loopback"), "{}", d.error);
     assert!(hook.hits("/named").is_empty());

@@ -44,6 +44,21 @@ impl Hit {
             .unwrap_or(0)
     }
 
+    /// The task the event belongs to.
+    pub fn task_id(&self) -> String {
+        let b = &self.body;
+        [
+            &b["task"]["id"],
+            &b["statusUpdate"]["taskId"],
+            &b["artifactUpdate"]["taskId"],
+            &b["message"]["taskId"],
+        ]
+        .iter()
+        .find_map(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned()
+    }
+
     pub fn delivered(&self) -> bool {
         matches!(self.answer, Answer::Ok | Answer::Slow(_))
     }
@@ -114,11 +129,16 @@ impl Webhook {
             .collect()
     }
 
-    /// Waits until `path` got successful deliveries of `n` distinct events.
+    /// Waits until `path` got successful deliveries of `n` distinct events (task and id).
     pub async fn wait_delivered(&self, path: &str, n: usize, deadline: Duration) -> bool {
         let end = Instant::now() + deadline;
         while Instant::now() < end {
-            if self.delivered_ids(path).len() >= n {
+            let distinct: std::collections::HashSet<(String, u64)> = self
+                .delivered(path)
+                .iter()
+                .map(|h| (h.task_id(), h.event_id()))
+                .collect();
+            if distinct.len() >= n {
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
