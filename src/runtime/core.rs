@@ -294,6 +294,14 @@ impl TaskCore {
             first_seq..rec.next_seq,
             now_ms(),
         );
+        // Retention: with a fresh snapshot, the oldest events past the per-task limit go.
+        let keep = self.log.max_events();
+        if snapshot
+            && rec.next_seq > keep + 1
+            && let Err(e) = commit.compact_events(&self.log, &self.id, rec.next_seq - keep)
+        {
+            return Err(self.undo(backup, &mut rec, e));
+        }
         if let Some(owner) = claim
             && let Some(m) = rec.task.history.last()
         {
@@ -307,13 +315,7 @@ impl TaskCore {
                 }
                 return Err(Refused::Duplicate(other));
             }
-            Err(e) => {
-                match backup {
-                    Some(b) => *rec = b,
-                    None => self.out_of_step.store(true, Ordering::Release),
-                }
-                return Err(e.into());
-            }
+            Err(e) => return Err(self.undo(backup, &mut rec, e)),
         };
         self.published.send_replace(Published {
             state: rec.task.status.state,
@@ -322,6 +324,16 @@ impl TaskCore {
             ticket,
         });
         Ok(ticket)
+    }
+
+    /// A change made in place could not be written: go back to `backup`, or (without one) mark
+    /// the task out of step with the log.
+    fn undo(&self, backup: Option<TaskRecord>, rec: &mut TaskRecord, e: StoreError) -> Refused {
+        match backup {
+            Some(b) => *rec = b,
+            None => self.out_of_step.store(true, Ordering::Release),
+        }
+        e.into()
     }
 
     /// Agent messages carry the task's ids and the agent role.

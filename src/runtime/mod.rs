@@ -43,7 +43,7 @@ use self::task::{TaskMsg, Turn, TurnKind};
 use crate::config::{AgentSpec, OnRestart};
 use crate::protocol::{A2aError, ErrorKind, Message, Part, TaskState};
 use crate::push::PushSettings;
-use crate::store::{Durability, Log, SledStore, Store, StoreError};
+use crate::store::{Durability, Log, Retention, SledStore, Store, StoreError};
 
 /// The principal of requests that carry no credentials.
 pub const ANONYMOUS: &str = "anonymous";
@@ -73,6 +73,8 @@ pub struct RuntimeConfig {
     pub cache_bytes: u64,
     /// How push notifications are delivered.
     pub push: PushSettings,
+    /// What the log keeps, and for how long.
+    pub retention: Retention,
 }
 
 impl RuntimeConfig {
@@ -83,6 +85,7 @@ impl RuntimeConfig {
             writer_queue: 8192,
             cache_bytes: 512 << 20,
             push: PushSettings::default(),
+            retention: Retention::default(),
         }
     }
 }
@@ -171,6 +174,34 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// Deletes final tasks older than `ttl`, a bounded batch at a time, every minute.
+async fn reap_loop(log: Log, ttl: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    const BATCH: usize = 256;
+    loop {
+        let now = crate::protocol::Timestamp::now().unix_nanos();
+        let cutoff = u64::try_from(now - ttl.as_nanos() as i128).unwrap_or(0);
+        loop {
+            match log.reap(cutoff, BATCH).await {
+                Ok(n) if n == BATCH => tokio::task::yield_now().await,
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(tasks = n, "retention: deleted expired final tasks");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "retention: reaping failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
 pub(crate) fn internal(e: impl std::fmt::Display) -> A2aError {
     A2aError::with_message(ErrorKind::Internal, format!("internal error: {e}"))
 }
@@ -192,9 +223,13 @@ impl Runtime {
         store: Arc<dyn Store>,
         config: &RuntimeConfig,
     ) -> Result<Self, RuntimeError> {
-        let log = Log::open(store, config.durability, config.writer_queue);
+        let log = Log::open(store, config.durability, config.writer_queue)
+            .with_max_events(config.retention.max_events_per_task);
         let shutdown = tokio::sync::watch::Sender::new(false);
         crate::push::sender::spawn(log.clone(), config.push.clone(), shutdown.subscribe())?;
+        if let Some(ttl) = config.retention.finished_ttl {
+            tokio::spawn(reap_loop(log.clone(), ttl, shutdown.subscribe()));
+        }
         let (supervisor, _) = Actor::spawn(None, AgentSupervisor, ())
             .await
             .map_err(|e| RuntimeError::Actor(e.to_string()))?;

@@ -355,7 +355,11 @@ impl Runtime {
                     src,
                     core.id.clone(),
                     seq,
-                    Some(StreamEvent { seq, json }),
+                    Some(StreamEvent {
+                        seq,
+                        json,
+                        skipped: None,
+                    }),
                 ))
             }
             Started::Existing(task) => Ok(TaskStream::new(src, task, 0, None)),
@@ -400,7 +404,11 @@ impl Runtime {
             src,
             id,
             seq,
-            Some(StreamEvent { seq, json }),
+            Some(StreamEvent {
+                seq,
+                json,
+                skipped: None,
+            }),
         ))
     }
 

@@ -34,6 +34,19 @@ const HOLD_FIRST: Duration = Duration::from_millis(100);
 pub struct StreamEvent {
     pub seq: u64,
     pub json: Vec<u8>,
+    /// Set when retention removed events the reader had not seen (`first..=last`): this event
+    /// is then the whole task as of `seq`, standing in for them.
+    pub skipped: Option<(u64, u64)>,
+}
+
+impl From<EventRecord> for StreamEvent {
+    fn from(e: EventRecord) -> Self {
+        Self {
+            seq: e.seq,
+            json: e.json,
+            skipped: None,
+        }
+    }
 }
 
 /// What every stream reads from: the log, the live tasks, and the runtime's shutdown signal.
@@ -54,7 +67,7 @@ pub struct TaskStream {
     read: u64,
     /// A snapshot to hand out first (SubscribeToTask, follow-up turns).
     first: Option<StreamEvent>,
-    pending: VecDeque<EventRecord>,
+    pending: VecDeque<StreamEvent>,
     /// Set for a new task's stream: its first event is held back (see [`HOLD_FIRST`]).
     hold_first: bool,
     done: bool,
@@ -149,10 +162,7 @@ impl TaskStream {
                     self.pending.clear();
                 }
                 self.sent = ev.seq;
-                return Some(Ok(StreamEvent {
-                    seq: ev.seq,
-                    json: ev.json,
-                }));
+                return Some(Ok(ev));
             }
             if self.done {
                 return None;
@@ -184,7 +194,7 @@ impl TaskStream {
                         .filter(|e| e.seq < published.next_seq)
                         .collect();
                     self.log.durable(published.ticket).await.map_err(internal)?;
-                    return self.take(page);
+                    return self.take(page).await;
                 }
                 // Woken by the next publication, by the task's state going away with its actor
                 // (the sender drops once nobody holds the core: then read the log), or by the
@@ -208,7 +218,7 @@ impl TaskStream {
             }
             if !page.is_empty() {
                 self.log.read_committed().await.map_err(internal)?;
-                return self.take(page);
+                return self.take(page).await;
             }
             // Caught up with a final task: nothing will follow.
             if let Some(rec) = self.log.task(&self.task_id).map_err(internal)?
@@ -245,11 +255,33 @@ impl TaskStream {
         let _ = tokio::time::timeout(d, shutdown.wait_for(|s| *s)).await;
     }
 
-    fn take(&mut self, page: Vec<EventRecord>) -> Result<(), A2aError> {
+    async fn take(&mut self, page: Vec<EventRecord>) -> Result<(), A2aError> {
+        if let Some(first) = page.first()
+            && first.seq > self.read + 1
+        {
+            return self.resync(first.seq).await;
+        }
         if let Some(last) = page.last() {
             self.read = last.seq;
         }
-        self.pending.extend(page);
+        self.pending.extend(page.into_iter().map(StreamEvent::from));
+        Ok(())
+    }
+
+    /// The events after the cursor are gone (retention kept only those from `first_kept`): hand
+    /// out the task as it is now instead, flagged, and go on after it.
+    async fn resync(&mut self, first_kept: u64) -> Result<(), A2aError> {
+        self.log.read_committed().await.map_err(internal)?;
+        let rec = self
+            .log
+            .task(&self.task_id)
+            .map_err(internal)?
+            .ok_or_else(|| A2aError::task_not_found(&self.task_id))?;
+        let seq = rec.next_seq.saturating_sub(1);
+        let json = serde_json::to_vec(&StreamResponse::Task(rec.task)).map_err(internal)?;
+        let skipped = Some((self.read + 1, first_kept - 1));
+        self.read = seq;
+        self.pending.push_back(StreamEvent { seq, json, skipped });
         Ok(())
     }
 

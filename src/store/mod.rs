@@ -13,6 +13,7 @@
 //! | `i/{agent}\0{owner}\0{messageId}` | task id: idempotent sends |
 //! | `r/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: tasks not yet final |
 //! | `s/{status time: u64 BE nanos}{task}` | the same, for final tasks |
+//! | `h/{status time: u64 BE nanos}{task}` | the same, for tasks hidden behind a bare-Message reply |
 //! | `p/`, `o/`, `d/` | push configs, the outbox, dead letters ([`push`](self::push)) |
 //!
 //! A task is its snapshot plus the events after it ([`Log::task`] folds them), so emitting an
@@ -23,6 +24,7 @@
 
 mod push;
 mod records;
+mod retention;
 mod sled_store;
 pub(crate) mod writer;
 
@@ -34,6 +36,7 @@ use base64::Engine;
 
 pub use push::{DeadLetter, Lane, OutboxEntry, now_ms};
 pub use records::{EventRecord, TaskRecord};
+pub use retention::{MIN_EVENTS_KEPT, Retention};
 pub use sled_store::SledStore;
 pub use writer::{Applied, Durability};
 
@@ -109,7 +112,8 @@ fn idem_key(agent: &str, owner: &str, message_id: &str) -> Vec<u8> {
     .concat()
 }
 
-/// The task's entry in the status index: `r/` while unfinished, `s/` once final.
+/// The task's entry in the status index: `r/` while unfinished, `s/` once final, `h/` for a
+/// task hidden behind a bare-Message reply (listed nowhere; only the reaper reads it).
 fn index_entry(t: &TaskRecord) -> (Vec<u8>, Vec<u8>) {
     let nanos = t
         .task
@@ -118,7 +122,9 @@ fn index_entry(t: &TaskRecord) -> (Vec<u8>, Vec<u8>) {
         .map(Timestamp::unix_nanos)
         .unwrap_or(0);
     let nanos = u64::try_from(nanos.max(0)).unwrap_or(u64::MAX);
-    let prefix: &[u8] = if t.task.status.state.is_terminal() {
+    let prefix: &[u8] = if t.reply.is_some() {
+        b"h/"
+    } else if t.task.status.state.is_terminal() {
         b"s/"
     } else {
         b"r/"
@@ -141,18 +147,20 @@ fn index_entry(t: &TaskRecord) -> (Vec<u8>, Vec<u8>) {
 pub const PAGE_BYTES: usize = 4 << 20;
 
 /// What a task was before a commit changes it: nothing (a new task), or its place in the status
-/// index (none for a task hidden behind a bare-Message reply). Taken with [`Before::of`] before
-/// the task is changed, so the change can be made in place.
+/// index. Taken with [`Before::of`] before the task is changed, so the change can be made in
+/// place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Before {
     New,
-    Indexed(Option<(Vec<u8>, Vec<u8>)>),
+    /// The task's status index key and value.
+    Indexed(Vec<u8>, Vec<u8>),
 }
 
 impl Before {
     /// The state of an existing task, as the next commit needs to know it.
     pub fn of(rec: &TaskRecord) -> Self {
-        Self::Indexed(rec.reply.is_none().then(|| index_entry(rec)))
+        let (k, v) = index_entry(rec);
+        Self::Indexed(k, v)
     }
 }
 
@@ -181,8 +189,8 @@ impl Commit {
         let id = &next.task.id;
         match prev {
             Before::New => ops.push(Op::Put(task_key(id), next.encode_header())),
-            Before::Indexed(_) if snapshot => ops.push(Op::Put(task_key(id), next.encode())),
-            Before::Indexed(_) => {}
+            Before::Indexed(..) if snapshot => ops.push(Op::Put(task_key(id), next.encode())),
+            Before::Indexed(..) => {}
         }
         if let Some(&(first, _)) = events.first() {
             // One key for all of a commit's events (they are consecutive).
@@ -192,22 +200,18 @@ impl Commit {
                 EventRecord::encode_run(first, jsons),
             ));
         }
-        let old = match prev {
-            Before::New => None,
-            Before::Indexed(entry) => entry,
-        };
-        // A bare-Message reply is hidden: the client never saw a task, so it is neither listed
-        // nor found; only a repeated send of the same messageId gets the reply again.
-        let new = next.reply.is_none().then(|| index_entry(next));
-        if old != new {
-            if let Some((k, _)) = &old
-                && new.as_ref().is_none_or(|(nk, _)| nk != k)
-            {
-                ops.push(Op::Delete(k.clone()));
+        // A bare-Message reply is hidden (`h/`): the client never saw a task, so it is neither
+        // listed nor found; only a repeated send of the same messageId gets the reply again.
+        let (key, value) = index_entry(next);
+        match prev {
+            Before::Indexed(k, v) if k == key && v == value => {}
+            Before::Indexed(k, _) => {
+                if k != key {
+                    ops.push(Op::Delete(k));
+                }
+                ops.push(Op::Put(key, value));
             }
-            if let Some((k, v)) = new {
-                ops.push(Op::Put(k, v));
-            }
+            Before::New => ops.push(Op::Put(key, value)),
         }
         Self {
             ops,
@@ -251,6 +255,8 @@ pub struct Log {
     store: Arc<dyn Store>,
     writer: writer::StoreWriter,
     outbox: Arc<OutboxSignal>,
+    /// Events kept per task (see [`Retention`]).
+    max_events: u64,
 }
 
 /// Tells the push sender which lanes got new deliveries. Bounded: when the sender falls behind,
@@ -302,7 +308,19 @@ impl Log {
             store,
             writer,
             outbox,
+            max_events: Retention::default().max_events_per_task,
         }
+    }
+
+    /// Keeps `n` events per task (at least [`MIN_EVENTS_KEPT`]).
+    pub fn with_max_events(mut self, n: u64) -> Self {
+        self.max_events = n.max(MIN_EVENTS_KEPT);
+        self
+    }
+
+    /// Events kept per task.
+    pub fn max_events(&self) -> u64 {
+        self.max_events
     }
 
     /// The lane signals, for the one push sender (`None` once taken).
@@ -424,11 +442,12 @@ impl Log {
     ) -> Result<Vec<EventRecord>, StoreError> {
         let want = after.saturating_add(1);
         let prefix = event_prefix(task);
-        // Records are keyed by their first event: start at the one holding `want`.
+        // Records are keyed by their first event: start at the one holding `want` or, when
+        // retention removed it, at the oldest one kept (the reader sees the gap).
         let upto = event_key(task, want.saturating_add(1));
         let start = match self.store.range(&prefix, &upto, true).next() {
             Some(kv) => kv?.0,
-            None => return Ok(Vec::new()),
+            None => prefix.clone(),
         };
         let mut out = Vec::new();
         let mut bytes = 0;

@@ -402,9 +402,17 @@ fn sse(
         let event = match stream.next().await? {
             Ok(ev) => {
                 let data = envelope::success_raw(&id, &ev.json);
-                Event::default()
+                let event = Event::default()
                     .id(ev.seq.to_string())
-                    .data(String::from_utf8_lossy(&data))
+                    .data(String::from_utf8_lossy(&data));
+                match ev.skipped {
+                    // Retention removed what the reader asked for: it gets the task as it is
+                    // now, under its own event type, and a comment saying which events went.
+                    Some((from, to)) => event.event("resync").comment(format!(
+                        "events {from}-{to} were removed by retention; this is the task as it is now"
+                    )),
+                    None => event,
+                }
             }
             Err(e) => {
                 let data = envelope::error(&id, &e);

@@ -7,6 +7,7 @@ mod methods;
 mod multiturn;
 mod overload;
 mod push;
+mod retention;
 mod streaming;
 mod supervision;
 #[path = "../support/webhook.rs"]
