@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use a2a_runtime::push::{AddressPolicy, PushSettings};
+use a2a_runtime::store::Retention;
 use a2a_runtime::transport::{self, HttpConfig, router};
 use a2a_runtime::{Durability, Runtime, RuntimeConfig, agents, config};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -124,6 +125,12 @@ struct ServeArgs {
     /// First push retry waits up to this many ms (full jitter), doubling per attempt (max 5 min).
     #[arg(long, default_value_t = 500)]
     push_backoff_ms: u64,
+    /// Events kept per task; a reader resuming from before them gets the task and a resync event.
+    #[arg(long, default_value_t = 10_000)]
+    retain_events: u64,
+    /// Days a final task is kept (with its events, webhooks and idempotency keys); 0 = forever.
+    #[arg(long, default_value_t = 30)]
+    retain_days: u64,
     /// Bearer token for the admin routes (/admin/…); without it they answer only local callers.
     #[arg(long, env = "A2A_ADMIN_TOKEN")]
     admin_token: Option<String>,
@@ -188,6 +195,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         durability,
         cache_bytes: args.cache_mb << 20,
         push,
+        retention: Retention {
+            max_events_per_task: args.retain_events,
+            finished_ttl: (args.retain_days > 0)
+                .then(|| Duration::from_secs(args.retain_days * 24 * 3600)),
+        },
         ..RuntimeConfig::new(&args.data)
     };
     let runtime = Runtime::open(config).await.map_err(|e| e.to_string())?;
