@@ -231,6 +231,22 @@ impl Agent for Scripted {
                     .await
             }
             "silent" => Ok(()),
+            "churn" => {
+                // `churn:N:BYTES`: N big events that replace one artifact, so the log grows by
+                // N × BYTES while the task itself stays one artifact large.
+                let mut args = text
+                    .split(':')
+                    .skip(1)
+                    .map(|s| s.parse::<usize>().unwrap_or(1));
+                let (n, bytes) = (args.next().unwrap_or(10), args.next().unwrap_or(1024));
+                for i in 0..n {
+                    let mut artifact =
+                        text_artifact("churn", format!("{i:08}{}", "z".repeat(bytes)));
+                    artifact.artifact_id = "churn".into();
+                    ctx.artifact_chunk(artifact, false, false).await?;
+                }
+                ctx.complete().await
+            }
             "steps" => {
                 let n: usize = text
                     .split(':')
