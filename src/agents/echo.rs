@@ -4,6 +4,10 @@
 //! Settings (`[settings]` in the manifest):
 //! - `delay_ms` (default 0): work this long before answering (reports WORKING first, and stops
 //!   early when the task is canceled). Useful to try cancellation, overload and recovery.
+//! - `chunks` (default 0): stream the artifact as this many appended chunks, each holding the
+//!   text and, in its metadata, `emittedAt` (RFC 3339, ms): what the streaming benchmark
+//!   measures event latency and fan-out rate with.
+//! - `chunk_every_ms` (default 0): pause between chunks (0: as fast as the log takes them).
 
 use std::time::Duration;
 
@@ -13,25 +17,32 @@ use crate::runtime::{Agent, AgentError, TaskContext, text_artifact};
 #[derive(Debug, Clone, Default)]
 pub struct Echo {
     pub delay: Duration,
+    pub chunks: u64,
+    pub chunk_every: Duration,
 }
 
 impl Echo {
     /// Reads `[settings]`.
     pub fn from_settings(settings: &toml::Table) -> Result<Self, String> {
-        let delay = match settings.get("delay_ms") {
-            None => 0,
-            Some(toml::Value::Integer(n)) if *n >= 0 => u64::try_from(*n).unwrap_or(0),
-            Some(v) => {
-                return Err(format!(
-                    "settings.delay_ms must be a non-negative integer, got {v:?}"
-                ));
-            }
+        let number = |key: &str| match settings.get(key) {
+            None => Ok(0),
+            Some(toml::Value::Integer(n)) if *n >= 0 => Ok(u64::try_from(*n).unwrap_or(0)),
+            Some(v) => Err(format!(
+                "settings.{key} must be a non-negative integer, got {v:?}"
+            )),
         };
-        if let Some(k) = settings.keys().find(|k| k.as_str() != "delay_ms") {
-            return Err(format!("unknown echo setting {k:?} (known: delay_ms)"));
+        if let Some(k) = settings
+            .keys()
+            .find(|k| !matches!(k.as_str(), "delay_ms" | "chunks" | "chunk_every_ms"))
+        {
+            return Err(format!(
+                "unknown echo setting {k:?} (known: delay_ms, chunks, chunk_every_ms)"
+            ));
         }
         Ok(Self {
-            delay: Duration::from_millis(delay),
+            delay: Duration::from_millis(number("delay_ms")?),
+            chunks: number("chunks")?,
+            chunk_every: Duration::from_millis(number("chunk_every_ms")?),
         })
     }
 }
@@ -45,6 +56,9 @@ impl Agent for Echo {
                 () = ctx.cancelled() => return Ok(()),
             }
         }
+        if self.chunks > 0 {
+            return self.in_chunks(&ctx).await;
+        }
         let mut artifact = text_artifact("echo", ctx.text());
         if ctx.is_retry() {
             // Say so: the turn ran again after a restart (see `recovery.on_restart`).
@@ -53,5 +67,28 @@ impl Agent for Echo {
             artifact.metadata = Some(meta);
         }
         ctx.complete_with_artifacts(vec![artifact]).await
+    }
+}
+
+impl Echo {
+    async fn in_chunks(&self, ctx: &TaskContext) -> Result<(), AgentError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        for i in 0..self.chunks {
+            let mut chunk = text_artifact("echo", ctx.text());
+            chunk.artifact_id.clone_from(&id);
+            let mut meta = serde_json::Map::new();
+            meta.insert("chunk".into(), i.into());
+            meta.insert(
+                "emittedAt".into(),
+                crate::protocol::Timestamp::now().to_string().into(),
+            );
+            chunk.metadata = Some(meta);
+            ctx.artifact_chunk(chunk, i > 0, i + 1 == self.chunks)
+                .await?;
+            if !self.chunk_every.is_zero() {
+                tokio::time::sleep(self.chunk_every).await;
+            }
+        }
+        ctx.complete().await
     }
 }

@@ -85,17 +85,43 @@ impl std::fmt::Debug for TaskStream {
 }
 
 /// Whether the stream ends after this event: a final or interrupted state, or a bare Message.
+/// Runs for every event and every subscriber, so it reads no more than it must: an artifact
+/// chunk (the bulk of a busy stream) is known by its first key, and otherwise only the state is
+/// decoded (the rest of the JSON is skipped, not built).
 fn closes(json: &[u8]) -> bool {
-    match serde_json::from_slice::<StreamResponse>(json) {
-        Ok(StreamResponse::Message(_)) => true,
-        Ok(StreamResponse::StatusUpdate(u)) => {
-            u.status.state.is_terminal() || u.status.state.is_interrupted()
-        }
-        Ok(StreamResponse::Task(t)) => {
-            t.status.state.is_terminal() || t.status.state.is_interrupted()
-        }
-        Ok(StreamResponse::ArtifactUpdate(_)) => false,
-        Err(_) => true,
+    if json.starts_with(br#"{"artifactUpdate""#) {
+        return false;
+    }
+    #[derive(serde::Deserialize)]
+    struct Status {
+        state: crate::protocol::TaskState,
+    }
+    #[derive(serde::Deserialize)]
+    struct WithStatus {
+        status: Status,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Peek {
+        status_update: Option<WithStatus>,
+        task: Option<WithStatus>,
+        artifact_update: Option<serde::de::IgnoredAny>,
+    }
+    match serde_json::from_slice::<Peek>(json) {
+        Ok(Peek {
+            status_update: Some(WithStatus { status }),
+            ..
+        })
+        | Ok(Peek {
+            task: Some(WithStatus { status }),
+            ..
+        }) => status.state.is_terminal() || status.state.is_interrupted(),
+        Ok(Peek {
+            artifact_update: Some(_),
+            ..
+        }) => false,
+        // A bare Message ends the stream, and so does anything unreadable.
+        _ => true,
     }
 }
 
