@@ -49,7 +49,7 @@ pub(crate) fn client(policy: AddressPolicy, timeout: Duration) -> reqwest::Clien
         .no_proxy()
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(32)
+        .pool_max_idle_per_host(256)
         .user_agent(concat!("a2a-runtime/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()
