@@ -514,3 +514,55 @@ async fn webhooks_on_internal_addresses_are_refused_by_default() {
     assert!(d.error.contains("loopback"), "{}", d.error);
     assert!(hook.hits("/named").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed_and_the_retry_window_bounds_retries() {
+    let hook = Webhook::start().await;
+    let s = scripted_full(
+        |c| {
+            quick(100)(c);
+            c.push.window = Duration::from_secs(1);
+        },
+        HttpConfig::default(),
+        |_| {},
+    )
+    .await
+    .0;
+    hook.plan("/moved", &[], Answer::Redirect);
+    hook.plan("/busy", &[], Answer::RetryAfter(3));
+    let moved = send_with_webhook(&s, "input", &hook.url("/moved")).await;
+    let busy = send_with_webhook(&s, "input", &hook.url("/busy")).await;
+    let dead = crate::common::eventually(Duration::from_secs(10), || async {
+        s.runtime.dead_letters(0, 10).await.unwrap().len() >= 4
+    })
+    .await;
+    assert!(dead, "{:?}", s.runtime.dead_letters(0, 10).await);
+    for (_, d) in s.runtime.dead_letters(0, 10).await.unwrap() {
+        if d.task == moved["id"].as_str().unwrap() {
+            assert!(
+                d.error.contains("302") && d.error.contains("redirects are not followed"),
+                "{}",
+                d.error
+            );
+            assert_eq!(d.attempts, 1);
+        } else {
+            assert_eq!(d.task, busy["id"].as_str().unwrap());
+            // Retry-After: 3 does not fit in a 1 s window: given up, not retried early.
+            assert!(
+                d.error
+                    .contains("retry window of 1 s used up after 1 attempts"),
+                "{}",
+                d.error
+            );
+        }
+    }
+    assert!(
+        hook.hits("/redirected").is_empty(),
+        "the redirect was not followed"
+    );
+    assert_eq!(
+        hook.hits("/busy").len(),
+        2,
+        "one attempt per event (the task, input-required)"
+    );
+}

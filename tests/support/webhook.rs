@@ -23,6 +23,8 @@ pub enum Answer {
     Hang,
     /// Answers 200 after a pause.
     Slow(Duration),
+    /// 302 to `/redirected` on this receiver.
+    Redirect,
 }
 
 /// One request the receiver saw.
@@ -195,5 +197,6 @@ async fn receive(st: Arc<Mutex<State>>, uri: Uri, headers: HeaderMap, body: Byte
             tokio::time::sleep(d).await;
             StatusCode::OK.into_response()
         }
+        Answer::Redirect => (StatusCode::FOUND, [("location", "/redirected")]).into_response(),
     }
 }
