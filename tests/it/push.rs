@@ -29,9 +29,16 @@ fn quick(max_attempts: u32) -> impl FnOnce(&mut a2a_runtime::RuntimeConfig) {
 }
 
 async fn server(max_attempts: u32) -> TestServer {
-    scripted_full(quick(max_attempts), HttpConfig::default(), |_| {})
-        .await
-        .0
+    server_with(max_attempts, |_| {}).await
+}
+
+/// [`quick`] settings, then `tweak`.
+async fn server_with(max_attempts: u32, tweak: impl FnOnce(&mut PushSettings)) -> TestServer {
+    let config = |c: &mut a2a_runtime::RuntimeConfig| {
+        quick(max_attempts)(c);
+        tweak(&mut c.push);
+    };
+    scripted_full(config, HttpConfig::default(), |_| {}).await.0
 }
 
 fn msg(text: &str) -> Value {
@@ -407,16 +414,7 @@ async fn after_the_attempt_limit_deliveries_are_dead_lettered_and_a_retry_delive
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_webhook_slows_neither_the_agent_nor_other_tasks() {
     let hook = Webhook::start().await;
-    let s = scripted_full(
-        |c| {
-            quick(5)(c);
-            c.push.timeout = Duration::from_secs(60);
-        },
-        HttpConfig::default(),
-        |_| {},
-    )
-    .await
-    .0;
+    let s = server_with(5, |p| p.timeout = Duration::from_secs(60)).await;
     hook.plan("/dead", &[], Answer::Hang);
     // The agent finishes while its webhook hangs on the very first event.
     let stuck = send_with_webhook(&s, "steps:2", &hook.url("/dead")).await;
@@ -518,16 +516,7 @@ async fn webhooks_on_internal_addresses_are_refused_by_default() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_not_followed_and_the_retry_window_bounds_retries() {
     let hook = Webhook::start().await;
-    let s = scripted_full(
-        |c| {
-            quick(100)(c);
-            c.push.window = Duration::from_secs(1);
-        },
-        HttpConfig::default(),
-        |_| {},
-    )
-    .await
-    .0;
+    let s = server_with(100, |p| p.window = Duration::from_secs(1)).await;
     hook.plan("/moved", &[], Answer::Redirect);
     hook.plan("/busy", &[], Answer::RetryAfter(3));
     let moved = send_with_webhook(&s, "input", &hook.url("/moved")).await;
