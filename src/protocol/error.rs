@@ -75,6 +75,48 @@ impl ErrorKind {
         }
     }
 
+    /// The HTTP status of the REST binding (the conformance suite's table: spec 1.0.0, which
+    /// the suite checks, where 1.0.1 moved most to 400; clients decide by `ErrorInfo.reason`).
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::TaskNotFound | Self::MethodNotFound => 404,
+            Self::TaskNotCancelable => 409,
+            Self::ContentTypeNotSupported => 415,
+            Self::InvalidAgentResponse => 502,
+            Self::Internal => 500,
+            Self::Overloaded => 429,
+            Self::ParseError
+            | Self::InvalidRequest
+            | Self::InvalidParams
+            | Self::PushNotificationNotSupported
+            | Self::UnsupportedOperation
+            | Self::ExtendedAgentCardNotConfigured
+            | Self::ExtensionSupportRequired
+            | Self::VersionNotSupported => 400,
+        }
+    }
+
+    /// The gRPC status code (number and name) of the gRPC binding, and of `status` in REST
+    /// error bodies (the conformance suite's table).
+    pub fn grpc_status(self) -> (i32, &'static str) {
+        match self {
+            Self::TaskNotFound => (5, "NOT_FOUND"),
+            Self::TaskNotCancelable
+            | Self::ExtendedAgentCardNotConfigured
+            | Self::ExtensionSupportRequired => (9, "FAILED_PRECONDITION"),
+            Self::PushNotificationNotSupported
+            | Self::UnsupportedOperation
+            | Self::VersionNotSupported
+            | Self::MethodNotFound => (12, "UNIMPLEMENTED"),
+            Self::ContentTypeNotSupported
+            | Self::ParseError
+            | Self::InvalidRequest
+            | Self::InvalidParams => (3, "INVALID_ARGUMENT"),
+            Self::InvalidAgentResponse | Self::Internal => (13, "INTERNAL"),
+            Self::Overloaded => (8, "RESOURCE_EXHAUSTED"),
+        }
+    }
+
     /// The message used when no better one is given.
     pub fn default_message(self) -> &'static str {
         match self {
@@ -191,6 +233,16 @@ impl A2aError {
             }));
         }
         Value::Array(details)
+    }
+
+    /// The REST error body: `google.rpc.Status` as JSON, under `error`.
+    pub fn to_rest(&self) -> Value {
+        json!({"error": {
+            "code": self.kind.http_status(),
+            "status": self.kind.grpc_status().1,
+            "message": self.message,
+            "details": self.details(),
+        }})
     }
 
     /// The JSON-RPC `error` member.

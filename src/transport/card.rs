@@ -3,8 +3,9 @@
 use crate::config::AgentSpec;
 use crate::protocol::{AgentCapabilities, AgentCard, AgentInterface, AgentSkill, PROTOCOL_VERSION};
 
-/// The card of `spec`, whose JSON-RPC endpoint is `url`.
-pub fn agent_card(spec: &AgentSpec, url: &str) -> AgentCard {
+/// The card of `spec`, served at `base` (an origin plus the agent's path, no trailing slash):
+/// JSON-RPC is POSTed to `base` (`base/` for the root), REST routes hang below it.
+pub fn agent_card(spec: &AgentSpec, base: &str) -> AgentCard {
     let skills = if spec.skills.is_empty() {
         vec![AgentSkill {
             id: spec.name.clone(),
@@ -22,12 +23,10 @@ pub fn agent_card(spec: &AgentSpec, url: &str) -> AgentCard {
     AgentCard {
         name: spec.name.clone(),
         description: spec.description.clone(),
-        supported_interfaces: vec![AgentInterface {
-            url: url.to_owned(),
-            protocol_binding: "JSONRPC".into(),
-            tenant: String::new(),
-            protocol_version: PROTOCOL_VERSION.into(),
-        }],
+        supported_interfaces: vec![
+            interface("JSONRPC", jsonrpc_url(base)),
+            interface("HTTP+JSON", base.to_owned()),
+        ],
         version: spec.version.clone(),
         capabilities: AgentCapabilities {
             streaming: Some(true),
@@ -39,5 +38,24 @@ pub fn agent_card(spec: &AgentSpec, url: &str) -> AgentCard {
         default_output_modes: spec.output_modes.clone(),
         skills,
         ..AgentCard::default()
+    }
+}
+
+fn interface(binding: &str, url: String) -> AgentInterface {
+    AgentInterface {
+        url,
+        protocol_binding: binding.into(),
+        tenant: String::new(),
+        protocol_version: PROTOCOL_VERSION.into(),
+    }
+}
+
+/// A bare origin gets its `/`, so the URL is one a client can POST to as is.
+fn jsonrpc_url(base: &str) -> String {
+    let path_starts = base.find("://").map_or(0, |i| i + 3);
+    if base[path_starts..].contains('/') {
+        base.to_owned()
+    } else {
+        format!("{base}/")
     }
 }

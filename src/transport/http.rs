@@ -24,7 +24,7 @@ use hyper::body::Incoming;
 
 use super::admin;
 use super::card::agent_card;
-use super::jsonrpc;
+use super::{jsonrpc, ops, rest};
 use crate::Runtime;
 use crate::protocol::{A2aError, ErrorKind, Timestamp, VERSION_HEADER, jsonrpc as envelope};
 use crate::runtime::ANONYMOUS;
@@ -109,6 +109,7 @@ pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
+        .fallback(rest_route)
         .with_state(state)
         .merge(admin)
         .layer(axum::middleware::from_fn_with_state(limit, limit_in_flight))
@@ -201,19 +202,14 @@ async fn rpc(st: &AppState, agent: &str, uri: &Uri, headers: &HeaderMap, body: B
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let last_event_id = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let call = jsonrpc::Call {
+    let call = ops::Call {
         agent,
         caller: ANONYMOUS,
-        version: requested_version(headers, uri),
-        last_event_id,
+        last_event_id: last_event_id(headers),
     };
-    let reply = jsonrpc::call(&st.runtime, call, &bytes).await;
+    let reply = jsonrpc::call(&st.runtime, call, requested_version(headers, uri), &bytes).await;
     if let Some((id, stream)) = reply.stream {
-        return sse(id, stream, st.config.keep_alive);
+        return sse(Framing::JsonRpc(id), stream, st.config.keep_alive);
     }
     match reply.error {
         Some(ErrorKind::Overloaded) => {
@@ -290,12 +286,7 @@ fn card(st: &AppState, name: &str, path: &str, headers: &HeaderMap) -> Response 
             format!("http://{host}")
         }
     };
-    let url = if path.is_empty() {
-        format!("{base}/")
-    } else {
-        format!("{base}{path}")
-    };
-    let body = serde_json::to_vec(&agent_card(&spec, &url)).unwrap_or_default();
+    let body = serde_json::to_vec(&agent_card(&spec, &format!("{base}{path}"))).unwrap_or_default();
     let etag = format!("\"{:08x}-{:x}\"", crc32fast::hash(&body), body.len());
     let last_modified = st.started.http_date();
     let not_modified = match headers
@@ -391,20 +382,43 @@ async fn limit_in_flight(
 /// A task's events as server-sent events: `id:` is the event's sequence number, `data:` a
 /// JSON-RPC response holding the `StreamResponse`. An error after the stream began is sent as an
 /// `event: error` carrying a JSON-RPC error, and ends the stream.
+/// How each SSE event is wrapped: in a JSON-RPC response with the request's id, or bare (REST).
+enum Framing {
+    JsonRpc(serde_json::Value),
+    Rest,
+}
+
+impl Framing {
+    fn success(&self, result: &[u8]) -> Vec<u8> {
+        match self {
+            Self::JsonRpc(id) => envelope::success_raw(id, result),
+            Self::Rest => result.to_vec(),
+        }
+    }
+
+    fn error(&self, e: &A2aError) -> Vec<u8> {
+        match self {
+            Self::JsonRpc(id) => envelope::error(id, e),
+            Self::Rest => serde_json::to_vec(&e.to_rest()).unwrap_or_default(),
+        }
+    }
+}
+
 fn sse(
-    id: serde_json::Value,
+    framing: Framing,
     stream: crate::runtime::TaskStream,
     keep_alive: std::time::Duration,
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let events = futures_util::stream::unfold(Some((stream, id)), |state| async move {
-        let (mut stream, id) = state?;
+    let events = futures_util::stream::unfold(Some((stream, framing)), |state| async move {
+        let (mut stream, framing) = state?;
         let event = match stream.next().await? {
             Ok(ev) => {
-                let data = envelope::success_raw(&id, &ev.json);
-                let event = Event::default()
-                    .id(ev.seq.to_string())
-                    .data(String::from_utf8_lossy(&data));
+                let data = framing.success(&ev.json);
+                // Our own JSON: valid UTF-8 (checked, without the lossy copy).
+                let data = String::from_utf8(data)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                let event = Event::default().id(ev.seq.to_string()).data(data);
                 match ev.skipped {
                     // Retention removed what the reader asked for: it gets the task as it is
                     // now, under its own event type, and a comment saying which events went.
@@ -415,18 +429,94 @@ fn sse(
                 }
             }
             Err(e) => {
-                let data = envelope::error(&id, &e);
+                let data = framing.error(&e);
                 let event = Event::default()
                     .event("error")
                     .data(String::from_utf8_lossy(&data));
                 return Some((Ok::<Event, std::convert::Infallible>(event), None));
             }
         };
-        Some((Ok(event), Some((stream, id))))
+        Some((Ok(event), Some((stream, framing))))
     });
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(keep_alive))
         .into_response()
+}
+
+/// Every path no other route took: the REST binding ([`rest`]), or 404.
+async fn rest_route(
+    State(st): State<Arc<AppState>>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(route) = rest::route(&method, uri.path()) else {
+        let e = A2aError::with_message(
+            ErrorKind::MethodNotFound,
+            format!("no route {method} {}", uri.path()),
+        );
+        return rest_error(&e);
+    };
+    let agent = match route.agent.clone().or_else(|| st.default_agent.clone()) {
+        Some(a) if st.runtime.agent(&a).is_some() => a,
+        other => {
+            let e = A2aError::with_message(
+                ErrorKind::MethodNotFound,
+                format!("no agent {:?} on this server", other.unwrap_or_default()),
+            );
+            return rest_error(&e);
+        }
+    };
+    if let Err(e) = crate::protocol::negotiate(requested_version(&headers, &uri)) {
+        return rest_error(&e);
+    }
+    if route.has_body && !is_json(&headers) {
+        let e = A2aError::with_message(
+            ErrorKind::ContentTypeNotSupported,
+            "send application/json or application/a2a+json",
+        );
+        return rest_error(&e);
+    }
+    let bytes = if route.has_body {
+        match read_limited(&headers, body, st.config.max_body_bytes).await {
+            Ok(b) => b,
+            Err(resp) => return resp,
+        }
+    } else {
+        axum::body::Bytes::new()
+    };
+    let call = ops::Call {
+        agent: &agent,
+        caller: ANONYMOUS,
+        last_event_id: last_event_id(&headers),
+    };
+    let query = uri.query().unwrap_or("");
+    match rest::call(&st.runtime, call, &route, query, &bytes).await {
+        Ok(ops::Answer::Json(body)) => json_response(StatusCode::OK, body),
+        Ok(ops::Answer::Empty) => json_response(StatusCode::OK, b"{}".to_vec()),
+        Ok(ops::Answer::Stream(stream)) => sse(Framing::Rest, stream, st.config.keep_alive),
+        Err(e) => rest_error(&e),
+    }
+}
+
+fn rest_error(e: &A2aError) -> Response {
+    let mut r = json_response(
+        rest::status(e),
+        serde_json::to_vec(&e.to_rest()).unwrap_or_default(),
+    );
+    if e.kind == ErrorKind::Overloaded {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
+}
+
+fn last_event_id(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then waits for open connections to

@@ -5,6 +5,8 @@ pub mod admin;
 mod card;
 pub mod http;
 mod jsonrpc;
+mod ops;
+mod rest;
 
 pub use card::agent_card;
 pub use http::{HttpConfig, router, serve};

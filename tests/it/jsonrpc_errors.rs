@@ -255,6 +255,8 @@ async fn an_oversized_body_gets_413_before_it_is_read() {
         .post(&s.url)
         .header("Content-Type", "application/json")
         .header("A2A-Version", "1.0")
+        // the server stops reading this connection: keep it out of the client's pool
+        .header("Connection", "close")
         .body(reqwest::Body::wrap_stream(stream))
         .send()
         .await;

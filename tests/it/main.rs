@@ -1,5 +1,6 @@
 //! Integration tests over real HTTP on 127.0.0.1 and a real sled log in a temp dir.
 
+mod bindings;
 mod common;
 mod jsonrpc_errors;
 mod malformed;
@@ -7,6 +8,7 @@ mod methods;
 mod multiturn;
 mod overload;
 mod push;
+mod rest;
 mod retention;
 mod streaming;
 mod supervision;

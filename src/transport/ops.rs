@@ -1,0 +1,106 @@
+//! The operations every binding calls: a 1.0 method name and its params (ProtoJSON) in, the
+//! result's ProtoJSON or a stream out. JSON-RPC passes its method and params straight through;
+//! REST builds the params from path, query and body. Nothing here knows a wire envelope.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::Runtime;
+use crate::protocol::{
+    A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTaskPushNotificationConfigsRequest,
+    ListTasksRequest, SendMessageRequest, SubscribeToTaskRequest, TaskPushNotificationConfig,
+    TaskPushNotificationConfigRequest, jsonrpc,
+};
+use crate::runtime::TaskStream;
+
+/// Who calls what, besides the params.
+pub(crate) struct Call<'a> {
+    pub agent: &'a str,
+    pub caller: &'a str,
+    /// The SSE `Last-Event-ID` header: SubscribeToTask resumes after it.
+    pub last_event_id: Option<u64>,
+}
+
+/// What an operation answers.
+pub(crate) enum Answer {
+    /// The result message as ProtoJSON.
+    Json(Vec<u8>),
+    /// `google.protobuf.Empty` (DeleteTaskPushNotificationConfig).
+    Empty,
+    /// Server-sent events.
+    Stream(TaskStream),
+}
+
+fn json<T: Serialize>(result: &T) -> Result<Answer, A2aError> {
+    serde_json::to_vec(result)
+        .map(Answer::Json)
+        .map_err(|e| A2aError::with_message(ErrorKind::Internal, e.to_string()))
+}
+
+/// Runs `method` (an A2A 1.0 method name) with `params`.
+pub(crate) async fn invoke(
+    runtime: &Runtime,
+    call: &Call<'_>,
+    method: &str,
+    params: Option<&RawValue>,
+) -> Result<Answer, A2aError> {
+    let (agent, caller) = (call.agent, call.caller);
+    match method {
+        "SendMessage" => {
+            let p: SendMessageRequest = jsonrpc::parse_params(params)?;
+            json(&runtime.send(agent, caller, p).await?)
+        }
+        "GetTask" => {
+            let p: GetTaskRequest = jsonrpc::parse_params(params)?;
+            json(&runtime.get_task(agent, caller, p).await?)
+        }
+        "ListTasks" => {
+            let p: ListTasksRequest = jsonrpc::parse_params(params)?;
+            json(&runtime.list_tasks(agent, caller, p).await?)
+        }
+        "CancelTask" => {
+            let p: CancelTaskRequest = jsonrpc::parse_params(params)?;
+            json(&runtime.cancel_task(agent, caller, p).await?)
+        }
+        "SendStreamingMessage" => {
+            let p: SendMessageRequest = jsonrpc::parse_params(params)?;
+            Ok(Answer::Stream(
+                runtime.send_streaming(agent, caller, p).await?,
+            ))
+        }
+        "SubscribeToTask" => {
+            let p: SubscribeToTaskRequest = jsonrpc::parse_params(params)?;
+            Ok(Answer::Stream(
+                runtime
+                    .subscribe(agent, caller, p, call.last_event_id)
+                    .await?,
+            ))
+        }
+        "CreateTaskPushNotificationConfig" => {
+            let p: TaskPushNotificationConfig = jsonrpc::parse_params(params)?;
+            json(&runtime.create_push_config(agent, caller, p).await?)
+        }
+        "GetTaskPushNotificationConfig" => {
+            let p: TaskPushNotificationConfigRequest = jsonrpc::parse_params(params)?;
+            json(&runtime.get_push_config(agent, caller, p).await?)
+        }
+        "ListTaskPushNotificationConfigs" => {
+            let p: ListTaskPushNotificationConfigsRequest = jsonrpc::parse_params(params)?;
+            json(&runtime.list_push_configs(agent, caller, p).await?)
+        }
+        "DeleteTaskPushNotificationConfig" => {
+            let p: TaskPushNotificationConfigRequest = jsonrpc::parse_params(params)?;
+            runtime.delete_push_config(agent, caller, p).await?;
+            Ok(Answer::Empty)
+        }
+        "GetExtendedAgentCard" => Err(A2aError::with_message(
+            ErrorKind::UnsupportedOperation,
+            "GetExtendedAgentCard: this agent does not declare capabilities.extendedAgentCard",
+        )),
+        other => Err(A2aError::with_message(
+            ErrorKind::MethodNotFound,
+            format!("Method not found: {other}"),
+        )
+        .meta("method", other)),
+    }
+}

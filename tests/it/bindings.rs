@@ -1,0 +1,358 @@
+//! One scenario table run over every binding: the same operations give the same results and the
+//! same errors (by `ErrorInfo.reason`), because every binding calls the same runtime operations.
+
+use serde_json::{Value, json};
+
+use crate::common::{SseReader, TestServer, scripted, uuid};
+
+#[derive(Debug, Clone, Copy)]
+enum Binding {
+    JsonRpc,
+    Rest,
+}
+
+/// What a call gave: the result, or the error's `ErrorInfo.reason`.
+type Outcome = Result<Value, String>;
+
+impl Binding {
+    /// Calls `method` with `params` (its 1.0 ProtoJSON params).
+    async fn call(self, s: &TestServer, method: &str, params: Value) -> Outcome {
+        match self {
+            Binding::JsonRpc => {
+                let r = s.rpc(method, params).await;
+                match r.get("error") {
+                    Some(e) => Err(e["data"][0]["reason"].as_str().unwrap_or("?").to_owned()),
+                    None => Ok(r["result"].clone()),
+                }
+            }
+            Binding::Rest => {
+                let resp = rest_request(s, method, &params).send().await.unwrap();
+                let status = resp.status().as_u16();
+                let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+                assert!(ct.starts_with("application/json"), "{method}: {ct}");
+                let body: Value = resp.json().await.unwrap();
+                match body.get("error") {
+                    Some(e) => {
+                        assert_eq!(e["code"], status, "{method}: code repeats the HTTP status");
+                        assert!(e["status"].is_string(), "{method}: {body}");
+                        assert!(status >= 400, "{method}: {status}");
+                        Err(e["details"][0]["reason"].as_str().unwrap_or("?").to_owned())
+                    }
+                    None => {
+                        assert_eq!(status, 200, "{method}: {body}");
+                        // Empty is `{}` over REST, `null` over JSON-RPC.
+                        Ok(if body == json!({}) { Value::Null } else { body })
+                    }
+                }
+            }
+        }
+    }
+
+    /// A streaming method: every StreamResponse until the stream closes, or the error before it.
+    async fn stream(
+        self,
+        s: &TestServer,
+        method: &str,
+        params: Value,
+    ) -> Result<Vec<Value>, String> {
+        let resp = match self {
+            Binding::JsonRpc => s
+                .client
+                .post(&s.url)
+                .header("A2A-Version", "1.0")
+                .json(&json!({"jsonrpc": "2.0", "id": 9, "method": method, "params": params})),
+            Binding::Rest => rest_request(s, method, &params),
+        }
+        .send()
+        .await
+        .unwrap();
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        if !ct.starts_with("text/event-stream") {
+            let body: Value = resp.json().await.unwrap();
+            let reason = match self {
+                Binding::JsonRpc => &body["error"]["data"][0]["reason"],
+                Binding::Rest => &body["error"]["details"][0]["reason"],
+            };
+            return Err(reason.as_str().unwrap_or("?").to_owned());
+        }
+        let events = SseReader::new(resp).collect().await;
+        Ok(events
+            .into_iter()
+            .map(|e| match self {
+                Binding::JsonRpc => e.data["result"].clone(),
+                Binding::Rest => e.data,
+            })
+            .collect())
+    }
+}
+
+/// The REST request for a 1.0 method and its params.
+fn rest_request(s: &TestServer, method: &str, p: &Value) -> reqwest::RequestBuilder {
+    let str_of = |k: &str| p[k].as_str().unwrap_or("").to_owned();
+    let (verb, path, body) = match method {
+        "SendMessage" => ("POST", "/message:send".to_owned(), Some(p.clone())),
+        "SendStreamingMessage" => ("POST", "/message:stream".to_owned(), Some(p.clone())),
+        "GetTask" => ("GET", format!("/tasks/{}", str_of("id")), None),
+        "ListTasks" => ("GET", "/tasks".to_owned(), None),
+        "CancelTask" => (
+            "POST",
+            format!("/tasks/{}:cancel", str_of("id")),
+            Some(json!({})),
+        ),
+        "SubscribeToTask" => ("POST", format!("/tasks/{}:subscribe", str_of("id")), None),
+        "CreateTaskPushNotificationConfig" => (
+            "POST",
+            format!("/tasks/{}/pushNotificationConfigs", str_of("taskId")),
+            Some(p.clone()),
+        ),
+        "ListTaskPushNotificationConfigs" => (
+            "GET",
+            format!("/tasks/{}/pushNotificationConfigs", str_of("taskId")),
+            None,
+        ),
+        "GetTaskPushNotificationConfig" => (
+            "GET",
+            format!(
+                "/tasks/{}/pushNotificationConfigs/{}",
+                str_of("taskId"),
+                str_of("id")
+            ),
+            None,
+        ),
+        "DeleteTaskPushNotificationConfig" => (
+            "DELETE",
+            format!(
+                "/tasks/{}/pushNotificationConfigs/{}",
+                str_of("taskId"),
+                str_of("id")
+            ),
+            None,
+        ),
+        other => panic!("no REST route for {other}"),
+    };
+    let url = format!("{}{path}", s.url);
+    let mut req = s
+        .client
+        .request(verb.parse().unwrap(), url)
+        .header("A2A-Version", "1.0");
+    // Scalars that are not in the path go in the query, as §1.3 says.
+    if body.is_none() {
+        let query: Vec<(String, String)> = p
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| !["id", "taskId"].contains(&k.as_str()))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
+            .collect();
+        req = req.query(&query);
+    }
+    match body {
+        Some(b) => req.json(&b),
+        None => req,
+    }
+}
+
+fn msg(text: &str) -> Value {
+    json!({"messageId": uuid(), "role": "ROLE_USER", "parts": [{"text": text}]})
+}
+
+fn state(v: &Value) -> &str {
+    v["status"]["state"].as_str().unwrap_or("")
+}
+
+async fn scenario(b: Binding) {
+    let (s, _) = scripted(|_| {}).await;
+    let reason = |r: Outcome| r.expect_err("an error");
+
+    // send (blocking), get with history, list with filters
+    let done = b
+        .call(&s, "SendMessage", json!({"message": msg("hello")}))
+        .await
+        .unwrap();
+    let task = &done["task"];
+    let id = task["id"].as_str().unwrap().to_owned();
+    assert_eq!(state(task), "TASK_STATE_COMPLETED", "{b:?}");
+    let got = b
+        .call(&s, "GetTask", json!({"id": id, "historyLength": 0}))
+        .await
+        .unwrap();
+    assert_eq!(got["id"], id.as_str());
+    assert!(
+        got.get("history").is_none(),
+        "{b:?}: historyLength 0 → no history: {got}"
+    );
+    let waiting = b
+        .call(&s, "SendMessage", json!({"message": msg("input")}))
+        .await
+        .unwrap();
+    let waiting_id = waiting["task"]["id"].as_str().unwrap().to_owned();
+    let listed = b
+        .call(
+            &s,
+            "ListTasks",
+            json!({"status": "TASK_STATE_INPUT_REQUIRED", "pageSize": 10}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed["totalSize"], 1, "{b:?}: {listed}");
+    assert_eq!(listed["tasks"][0]["id"], waiting_id.as_str());
+    let all = b
+        .call(&s, "ListTasks", json!({"includeArtifacts": true}))
+        .await
+        .unwrap();
+    assert_eq!(all["totalSize"], 2);
+    assert!(all["tasks"][1]["artifacts"].is_array(), "{b:?}: {all}");
+    // a bare-message reply
+    let reply = b
+        .call(&s, "SendMessage", json!({"message": msg("reply")}))
+        .await
+        .unwrap();
+    assert_eq!(reply["message"]["role"], "ROLE_AGENT");
+
+    // streaming: the task first, then updates, closing after the final state
+    let events = b
+        .stream(
+            &s,
+            "SendStreamingMessage",
+            json!({"message": msg("steps:2")}),
+        )
+        .await
+        .unwrap();
+    assert!(events[0].get("task").is_some(), "{b:?}: {events:?}");
+    assert_eq!(
+        events.last().unwrap()["statusUpdate"]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.get("artifactUpdate").is_some())
+            .count(),
+        2
+    );
+
+    // push config CRUD on the waiting task
+    let cfg = json!({"taskId": waiting_id, "id": "hook", "url": "https://example.com/hook"});
+    let created = b
+        .call(&s, "CreateTaskPushNotificationConfig", cfg)
+        .await
+        .unwrap();
+    assert_eq!(created["id"], "hook");
+    let one = json!({"taskId": waiting_id, "id": "hook"});
+    assert_eq!(
+        b.call(&s, "GetTaskPushNotificationConfig", one.clone())
+            .await
+            .unwrap(),
+        created
+    );
+    let configs = b
+        .call(
+            &s,
+            "ListTaskPushNotificationConfigs",
+            json!({"taskId": waiting_id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(configs["configs"][0], created);
+    assert_eq!(
+        b.call(&s, "DeleteTaskPushNotificationConfig", one.clone())
+            .await
+            .unwrap(),
+        Value::Null
+    );
+    assert_eq!(
+        b.call(&s, "DeleteTaskPushNotificationConfig", one.clone())
+            .await
+            .unwrap(),
+        Value::Null
+    );
+    assert_eq!(
+        reason(b.call(&s, "GetTaskPushNotificationConfig", one).await),
+        "TASK_NOT_FOUND"
+    );
+
+    // subscribe to the waiting task: the task first, and it closes (interrupted)
+    let sub = b
+        .stream(&s, "SubscribeToTask", json!({"id": waiting_id}))
+        .await
+        .unwrap();
+    assert_eq!(sub.len(), 1, "{b:?}: {sub:?}");
+    assert_eq!(state(&sub[0]["task"]), "TASK_STATE_INPUT_REQUIRED");
+
+    // cancel it; a second cancel is refused
+    let canceled = b
+        .call(&s, "CancelTask", json!({"id": waiting_id}))
+        .await
+        .unwrap();
+    assert_eq!(state(&canceled), "TASK_STATE_CANCELED");
+    assert_eq!(
+        reason(b.call(&s, "CancelTask", json!({"id": waiting_id})).await),
+        "TASK_NOT_CANCELABLE"
+    );
+
+    // errors
+    assert_eq!(
+        reason(b.call(&s, "GetTask", json!({"id": "nope"})).await),
+        "TASK_NOT_FOUND"
+    );
+    assert_eq!(
+        reason(b.call(&s, "CancelTask", json!({"id": "nope"})).await),
+        "TASK_NOT_FOUND"
+    );
+    assert_eq!(
+        reason(
+            b.stream(&s, "SubscribeToTask", json!({"id": id}))
+                .await
+                .map(|_| Value::Null)
+        ),
+        "UNSUPPORTED_OPERATION"
+    );
+    assert_eq!(
+        reason(
+            b.stream(&s, "SubscribeToTask", json!({"id": "nope"}))
+                .await
+                .map(|_| Value::Null)
+        ),
+        "TASK_NOT_FOUND"
+    );
+    let to_final = json!({"message": {"messageId": uuid(), "role": "ROLE_USER", "taskId": id, "parts": [{"text": "more"}]}});
+    assert_eq!(
+        reason(b.call(&s, "SendMessage", to_final).await),
+        "UNSUPPORTED_OPERATION"
+    );
+    let no_parts = json!({"message": {"messageId": uuid(), "role": "ROLE_USER", "parts": []}});
+    assert_eq!(
+        reason(b.call(&s, "SendMessage", no_parts).await),
+        "INVALID_PARAMS"
+    );
+    assert_eq!(
+        reason(b.call(&s, "ListTasks", json!({"pageSize": 1000})).await),
+        "INVALID_PARAMS"
+    );
+    assert_eq!(
+        reason(
+            b.call(
+                &s,
+                "CreateTaskPushNotificationConfig",
+                json!({"taskId": "nope", "url": "https://x.example/h"})
+            )
+            .await
+        ),
+        "TASK_NOT_FOUND"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenario_over_json_rpc() {
+    scenario(Binding::JsonRpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenario_over_rest() {
+    scenario(Binding::Rest).await;
+}
