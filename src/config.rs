@@ -29,6 +29,14 @@
 //! name = "Echo"
 //! description = "Repeats the text"
 //! tags = ["echo"]
+//!
+//! [[extensions]]                # capabilities.extensions of the card
+//! uri = "urn:example:ext"
+//! required = true               # a SendMessage must activate it (A2A-Extensions), or -32008
+//!
+//! extended_agent_card = true    # GetExtendedAgentCard answers (with what [extended] adds)
+//! [extended]
+//! description = "Echoes text, for signed-in callers"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -67,9 +75,59 @@ pub struct AgentSpec {
     pub recovery: RecoverySpec,
     #[serde(default)]
     pub timeouts: TimeoutSpec,
+    /// A repeated `messageId` from the same caller gets the task the first one made, and the
+    /// handler runs once (default). `false` makes every send a new message: only for clients
+    /// that reuse ids on purpose, like the conformance suite.
+    #[serde(default = "yes")]
+    pub idempotent_sends: bool,
+    /// Extensions the agent supports (the card's `capabilities.extensions`).
+    #[serde(default)]
+    pub extensions: Vec<ExtensionSpec>,
+    /// Declares `capabilities.extendedAgentCard`: GetExtendedAgentCard answers the card with
+    /// `[extended]` applied, or ExtendedAgentCardNotConfigured when there is no `[extended]`.
+    #[serde(default)]
+    pub extended_agent_card: bool,
+    /// What the extended card adds (for callers who may see more).
+    #[serde(default)]
+    pub extended: Option<ExtendedCardSpec>,
     /// Settings of the agent kind, passed to it as they are.
     #[serde(default)]
     pub settings: toml::Table,
+}
+
+/// An extension the agent supports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionSpec {
+    pub uri: String,
+    #[serde(default)]
+    pub description: String,
+    /// The card says clients must activate it (`A2A-Extensions`).
+    #[serde(default)]
+    pub required: bool,
+    /// Whether the runtime refuses a SendMessage that does not activate a required extension
+    /// (ExtensionSupportRequired). `false` leaves the decision to the agent's `admit`.
+    #[serde(default = "yes")]
+    pub enforced: bool,
+    /// The extension's parameters, as the card shows them.
+    #[serde(default)]
+    pub params: toml::Table,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The extended card's additions.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendedCardSpec {
+    /// Replaces the description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Skills shown only on the extended card.
+    #[serde(default)]
+    pub skills: Vec<SkillSpec>,
 }
 
 fn default_version() -> String {
@@ -205,6 +263,10 @@ impl AgentSpec {
             restart: RestartSpec::default(),
             recovery: RecoverySpec::default(),
             timeouts: TimeoutSpec::default(),
+            idempotent_sends: true,
+            extensions: Vec::new(),
+            extended_agent_card: false,
+            extended: None,
             settings: toml::Table::new(),
         }
     }

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::context::TaskContext;
+use crate::protocol::{A2aError, Message};
 
 /// An A2A agent: called once per turn of a task with everything about it in a [`TaskContext`].
 ///
@@ -29,6 +30,15 @@ pub trait Agent: Send + Sync + 'static {
     /// Handles one turn: the first message of a task, a follow-up to an input-required task, or
     /// a retry after a crash ([`TaskContext::is_retry`]).
     fn on_message(&self, ctx: TaskContext) -> impl Future<Output = Result<(), AgentError>> + Send;
+
+    /// Looks at a SendMessage before anything is created: an `Err` is the caller's answer (say,
+    /// `ExtensionSupportRequired` or `ContentTypeNotSupported`) and no task comes to be.
+    /// `extensions` are the ones the client activated (`A2A-Extensions`). Accepts everything by
+    /// default.
+    fn admit(&self, message: &Message, extensions: &[String]) -> Result<(), A2aError> {
+        let _ = (message, extensions);
+        Ok(())
+    }
 }
 
 /// The boxed future of a turn.
@@ -37,11 +47,16 @@ pub(crate) type TurnFuture<'a> = Pin<Box<dyn Future<Output = Result<(), AgentErr
 /// Object-safe form of [`Agent`], so the runtime can hold agents of any type.
 pub(crate) trait DynAgent: Send + Sync + 'static {
     fn call(&self, ctx: TaskContext) -> TurnFuture<'_>;
+    fn admit(&self, message: &Message, extensions: &[String]) -> Result<(), A2aError>;
 }
 
 impl<A: Agent> DynAgent for A {
     fn call(&self, ctx: TaskContext) -> TurnFuture<'_> {
         Box::pin(self.on_message(ctx))
+    }
+
+    fn admit(&self, message: &Message, extensions: &[String]) -> Result<(), A2aError> {
+        Agent::admit(self, message, extensions)
     }
 }
 

@@ -390,7 +390,7 @@ fn check(rec: &TaskRecord, changes: &[Change]) -> Result<(), Refused> {
 
 /// A new task's first record and its first event (the Task itself).
 /// With `push`, the task is created with that webhook (its id and task id already set), which
-/// gets every event from the first one.
+/// gets every event from the first one. With `idempotent`, the commit claims the message id.
 pub(crate) fn new_task(
     id: String,
     context_id: String,
@@ -398,6 +398,7 @@ pub(crate) fn new_task(
     owner: &str,
     mut message: Message,
     push: Option<&TaskPushNotificationConfig>,
+    idempotent: bool,
 ) -> (TaskRecord, Commit) {
     message.task_id = id.clone();
     message.context_id = context_id.clone();
@@ -427,12 +428,10 @@ pub(crate) fn new_task(
     let mut first = br#"{"task":"#.to_vec();
     let _ = serde_json::to_writer(&mut first, &record.task);
     first.push(b'}');
-    let mut commit = Commit::task(Before::New, &record, vec![(1, first)], true).claiming(
-        agent,
-        owner,
-        &message_id,
-        &id,
-    );
+    let mut commit = Commit::task(Before::New, &record, vec![(1, first)], true);
+    if idempotent {
+        commit = commit.claiming(agent, owner, &message_id, &id);
+    }
     if let Some(cfg) = push {
         let put = Commit::put_push_config(cfg);
         commit.ops.extend(put.ops);

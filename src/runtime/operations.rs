@@ -56,6 +56,36 @@ impl Runtime {
         }
     }
 
+    /// Checks a SendMessage against the agent before anything is created: every extension the
+    /// agent declares required (and enforced) must be among `extensions` (the client's
+    /// `A2A-Extensions`), and the agent's own [`Agent::admit`](super::Agent::admit) must accept it.
+    pub fn admit(
+        &self,
+        agent: &str,
+        extensions: &[String],
+        req: &SendMessageRequest,
+    ) -> Result<(), A2aError> {
+        let entry = self.agent_or_err(agent)?;
+        let message = validate::send_message(req)?;
+        if let Some(missing) = entry
+            .shared
+            .spec
+            .extensions
+            .iter()
+            .find(|e| e.required && e.enforced && !extensions.contains(&e.uri))
+        {
+            return Err(A2aError::with_message(
+                ErrorKind::ExtensionSupportRequired,
+                format!(
+                    "agent {agent} requires extension {}; activate it with the A2A-Extensions header",
+                    missing.uri
+                ),
+            )
+            .meta("extension", &missing.uri));
+        }
+        entry.shared.handler.admit(message, extensions)
+    }
+
     /// SendMessage: creates a task (or continues `message.taskId`), runs the agent's handler and,
     /// unless `returnImmediately`, answers when the task is final or interrupted.
     pub async fn send(
@@ -114,8 +144,10 @@ impl Runtime {
         // A repeated messageId gets the original task. New tasks are checked by the store writer
         // as it creates them; the read here is for follow-ups (whose task may be final by now)
         // and for retries that would otherwise wait for a full mailbox.
+        let idempotent = entry.shared.spec.idempotent_sends;
         let immediate_slot = entry.shared.mailbox.clone().try_acquire_owned().ok();
-        if (immediate_slot.is_none() || !message.task_id.is_empty())
+        if idempotent
+            && (immediate_slot.is_none() || !message.task_id.is_empty())
             && let Some(existing) = self
                 .inner
                 .log
@@ -199,6 +231,7 @@ impl Runtime {
                 caller,
                 message,
                 push.as_ref(),
+                idempotent,
             );
             let ticket = match self.inner.log.commit(commit).await.map_err(internal)? {
                 Applied::Done(t) => t,
@@ -409,7 +442,8 @@ impl Runtime {
                 json,
                 skipped: None,
             }),
-        ))
+        )
+        .watching_waiting())
     }
 
     pub async fn get_task(

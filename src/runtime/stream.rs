@@ -73,6 +73,8 @@ pub struct TaskStream {
     done: bool,
     /// The last sequence number handed out (what a reader resumes after).
     sent: u64,
+    /// Set for SubscribeToTask: an interrupted state in the first snapshot does not end it.
+    watch_waiting: bool,
 }
 
 impl std::fmt::Debug for TaskStream {
@@ -89,6 +91,11 @@ impl std::fmt::Debug for TaskStream {
 /// chunk (the bulk of a busy stream) is known by its first key, and otherwise only the state is
 /// decoded (the rest of the JSON is skipped, not built).
 fn closes(json: &[u8]) -> bool {
+    closes_with(json, true)
+}
+
+/// [`closes`], where an interrupted state counts only if `interrupted` says so.
+fn closes_with(json: &[u8], interrupted: bool) -> bool {
     if json.starts_with(br#"{"artifactUpdate""#) {
         return false;
     }
@@ -115,7 +122,7 @@ fn closes(json: &[u8]) -> bool {
         | Ok(Peek {
             task: Some(WithStatus { status }),
             ..
-        }) => status.state.is_terminal() || status.state.is_interrupted(),
+        }) => status.state.is_terminal() || (interrupted && status.state.is_interrupted()),
         Ok(Peek {
             artifact_update: Some(_),
             ..
@@ -148,7 +155,16 @@ impl TaskStream {
             hold_first: false,
             done: false,
             sent: after,
+            watch_waiting: false,
         }
+    }
+
+    /// A SubscribeToTask stream: starting on a task that waits for input, it stays open for
+    /// what the next turn brings (the conformance suite's STREAM-SUB-002 subscribes to an
+    /// input-required task and expects the stream to end at its final state).
+    pub(crate) fn watching_waiting(mut self) -> Self {
+        self.watch_waiting = true;
+        self
     }
 
     /// A new task's stream: from its first event, which waits briefly to see whether the agent
@@ -172,7 +188,9 @@ impl TaskStream {
     /// Cancel safe: an event is handed out only by the call that returns it.
     pub async fn next(&mut self) -> Option<Result<StreamEvent, A2aError>> {
         if let Some(first) = self.first.take() {
-            self.done = closes(&first.json);
+            // A subscriber to a waiting task watches what comes next; only a final state in
+            // the snapshot ends its stream.
+            self.done = closes_with(&first.json, !self.watch_waiting);
             self.sent = first.seq;
             return Some(Ok(first));
         }

@@ -219,8 +219,8 @@ async fn start_turn(myself: &ActorRef<TaskMsg>, st: &mut TaskActorState, turn: T
             };
             let applied = match pushed {
                 Ok(()) => {
-                    core.apply(Change::UserMessage(*message), Some(&owner))
-                        .await
+                    let claim = st.agent.spec.idempotent_sends.then_some(owner.as_str());
+                    core.apply(Change::UserMessage(*message), claim).await
                 }
                 Err(e) => Err(e),
             };

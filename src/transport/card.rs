@@ -1,7 +1,10 @@
 //! The agent card a manifest describes, with the URLs it is served at.
 
 use crate::config::AgentSpec;
-use crate::protocol::{AgentCapabilities, AgentCard, AgentInterface, AgentSkill, PROTOCOL_VERSION};
+use crate::protocol::{
+    A2aError, AgentCapabilities, AgentCard, AgentExtension, AgentInterface, AgentSkill, ErrorKind,
+    PROTOCOL_VERSION,
+};
 
 /// The card of `spec`, served at `base` (an origin plus the agent's path, no trailing slash):
 /// JSON-RPC is POSTed to `base` (`base/` for the root), REST routes hang below it.
@@ -31,8 +34,20 @@ pub fn agent_card(spec: &AgentSpec, base: &str) -> AgentCard {
         capabilities: AgentCapabilities {
             streaming: Some(true),
             push_notifications: Some(true),
-            extensions: Vec::new(),
-            extended_agent_card: Some(false),
+            extensions: spec
+                .extensions
+                .iter()
+                .map(|e| AgentExtension {
+                    uri: e.uri.clone(),
+                    description: e.description.clone(),
+                    required: e.required,
+                    params: (!e.params.is_empty())
+                        .then(|| serde_json::to_value(&e.params).ok())
+                        .flatten()
+                        .and_then(|v| serde_json::from_value(v).ok()),
+                })
+                .collect(),
+            extended_agent_card: Some(spec.extended_agent_card),
         },
         default_input_modes: spec.input_modes.clone(),
         default_output_modes: spec.output_modes.clone(),
@@ -58,4 +73,28 @@ fn jsonrpc_url(base: &str) -> String {
     } else {
         format!("{base}/")
     }
+}
+
+/// GetExtendedAgentCard: the card with `[extended]` applied; UnsupportedOperation when the
+/// agent does not declare `extendedAgentCard`, ExtendedAgentCardNotConfigured when it declares
+/// it but has no `[extended]`.
+pub fn extended_card(spec: &AgentSpec, base: &str) -> Result<AgentCard, A2aError> {
+    if !spec.extended_agent_card {
+        return Err(A2aError::with_message(
+            ErrorKind::UnsupportedOperation,
+            "GetExtendedAgentCard: this agent does not declare capabilities.extendedAgentCard",
+        ));
+    }
+    let Some(ext) = &spec.extended else {
+        return Err(A2aError::with_message(
+            ErrorKind::ExtendedAgentCardNotConfigured,
+            "this agent declares an extended card but none is configured",
+        ));
+    };
+    let mut card = agent_card(spec, base);
+    if let Some(d) = &ext.description {
+        card.description.clone_from(d);
+    }
+    card.skills.extend(ext.skills.iter().map(|s| s.to_skill()));
+    Ok(card)
 }

@@ -135,7 +135,7 @@ async fn default_rpc(
     body: Body,
 ) -> Response {
     match st.default_agent.clone() {
-        Some(name) => rpc(&st, &name, &uri, &headers, body).await,
+        Some(name) => rpc(&st, &name, "", &uri, &headers, body).await,
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -156,7 +156,8 @@ async fn agent_rpc(
             ),
         );
     }
-    rpc(&st, &name, &uri, &headers, body).await
+    let path = format!("/agents/{name}");
+    rpc(&st, &name, &path, &uri, &headers, body).await
 }
 
 /// The `A2A-Version` header, or the query parameter of the same name (spec §3.6.1).
@@ -184,7 +185,15 @@ fn is_json(headers: &HeaderMap) -> bool {
     essence == "application/json" || essence == "application/a2a+json"
 }
 
-async fn rpc(st: &AppState, agent: &str, uri: &Uri, headers: &HeaderMap, body: Body) -> Response {
+/// A JSON-RPC call to `agent`, served at `path` below the origin.
+async fn rpc(
+    st: &AppState,
+    agent: &str,
+    path: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
     if !is_json(headers) {
         let ct = headers
             .get(header::CONTENT_TYPE)
@@ -202,23 +211,88 @@ async fn rpc(st: &AppState, agent: &str, uri: &Uri, headers: &HeaderMap, body: B
         Ok(b) => b,
         Err(resp) => return resp,
     };
+    let extensions = requested_extensions(headers);
+    let base = format!("{}{path}", origin(st, headers));
     let call = ops::Call {
         agent,
         caller: ANONYMOUS,
         last_event_id: last_event_id(headers),
+        extensions: &extensions,
+        card_base: &base,
     };
     let reply = jsonrpc::call(&st.runtime, call, requested_version(headers, uri), &bytes).await;
-    if let Some((id, stream)) = reply.stream {
-        return sse(Framing::JsonRpc(id), stream, st.config.keep_alive);
-    }
-    match reply.error {
+    let resp = match (reply.stream, reply.error) {
+        (Some((id, stream)), _) => sse(Framing::JsonRpc(id), stream, st.config.keep_alive),
+        (None, error) => rpc_response(reply.body, error),
+    };
+    echo_extensions(st, agent, &extensions, resp)
+}
+
+fn rpc_response(body: Vec<u8>, error: Option<ErrorKind>) -> Response {
+    match error {
         Some(ErrorKind::Overloaded) => {
-            let mut r = json_response(StatusCode::TOO_MANY_REQUESTS, reply.body);
+            let mut r = json_response(StatusCode::TOO_MANY_REQUESTS, body);
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             r
         }
-        _ => json_response(StatusCode::OK, reply.body),
+        _ => json_response(StatusCode::OK, body),
+    }
+}
+
+/// The extensions a client activated: `A2A-Extensions` (and 0.3's `X-A2A-Extensions`),
+/// comma-separated, at most 32.
+fn requested_extensions(headers: &HeaderMap) -> Vec<String> {
+    ["a2a-extensions", "x-a2a-extensions"]
+        .iter()
+        .flat_map(|h| headers.get_all(*h))
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .take(32)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Tells the client which of its requested extensions the agent supports (`A2A-Extensions` on
+/// the response, as the extensions guide asks).
+fn echo_extensions(
+    st: &AppState,
+    agent: &str,
+    requested: &[String],
+    mut resp: Response,
+) -> Response {
+    if requested.is_empty() {
+        return resp;
+    }
+    let Some(spec) = st.runtime.agent(agent) else {
+        return resp;
+    };
+    let active: Vec<&str> = requested
+        .iter()
+        .filter(|u| spec.extensions.iter().any(|e| &e.uri == *u))
+        .map(String::as_str)
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&active.join(","))
+        && !active.is_empty()
+    {
+        resp.headers_mut().insert("a2a-extensions", v);
+    }
+    resp
+}
+
+/// The origin clients reach this server at: `--public-url`, or `http://` and the `Host` header.
+fn origin(st: &AppState, headers: &HeaderMap) -> String {
+    match &st.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
     }
 }
 
@@ -276,16 +350,7 @@ fn card(st: &AppState, name: &str, path: &str, headers: &HeaderMap) -> Response 
     let Some(spec) = st.runtime.agent(name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let base = match &st.config.public_url {
-        Some(u) => u.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    };
+    let base = origin(st, headers);
     let body = serde_json::to_vec(&agent_card(&spec, &format!("{base}{path}"))).unwrap_or_default();
     let etag = format!("\"{:08x}-{:x}\"", crc32fast::hash(&body), body.len());
     let last_modified = st.started.http_date();
@@ -486,18 +551,28 @@ async fn rest_route(
     } else {
         axum::body::Bytes::new()
     };
+    let extensions = requested_extensions(&headers);
+    let path = route
+        .agent
+        .as_ref()
+        .map(|a| format!("/agents/{a}"))
+        .unwrap_or_default();
+    let base = format!("{}{path}", origin(&st, &headers));
     let call = ops::Call {
         agent: &agent,
         caller: ANONYMOUS,
         last_event_id: last_event_id(&headers),
+        extensions: &extensions,
+        card_base: &base,
     };
     let query = uri.query().unwrap_or("");
-    match rest::call(&st.runtime, call, &route, query, &bytes).await {
+    let resp = match rest::call(&st.runtime, call, &route, query, &bytes).await {
         Ok(ops::Answer::Json(body)) => json_response(StatusCode::OK, body),
         Ok(ops::Answer::Empty) => json_response(StatusCode::OK, b"{}".to_vec()),
         Ok(ops::Answer::Stream(stream)) => sse(Framing::Rest, stream, st.config.keep_alive),
         Err(e) => rest_error(&e),
-    }
+    };
+    echo_extensions(&st, &agent, &extensions, resp)
 }
 
 fn rest_error(e: &A2aError) -> Response {

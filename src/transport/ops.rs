@@ -19,6 +19,10 @@ pub(crate) struct Call<'a> {
     pub caller: &'a str,
     /// The SSE `Last-Event-ID` header: SubscribeToTask resumes after it.
     pub last_event_id: Option<u64>,
+    /// Extensions the client activated (`A2A-Extensions`).
+    pub extensions: &'a [String],
+    /// Where the agent's card says it is served (the extended card names the same URLs).
+    pub card_base: &'a str,
 }
 
 /// What an operation answers.
@@ -48,6 +52,7 @@ pub(crate) async fn invoke(
     match method {
         "SendMessage" => {
             let p: SendMessageRequest = jsonrpc::parse_params(params)?;
+            runtime.admit(agent, call.extensions, &p)?;
             json(&runtime.send(agent, caller, p).await?)
         }
         "GetTask" => {
@@ -64,6 +69,7 @@ pub(crate) async fn invoke(
         }
         "SendStreamingMessage" => {
             let p: SendMessageRequest = jsonrpc::parse_params(params)?;
+            runtime.admit(agent, call.extensions, &p)?;
             Ok(Answer::Stream(
                 runtime.send_streaming(agent, caller, p).await?,
             ))
@@ -93,10 +99,12 @@ pub(crate) async fn invoke(
             runtime.delete_push_config(agent, caller, p).await?;
             Ok(Answer::Empty)
         }
-        "GetExtendedAgentCard" => Err(A2aError::with_message(
-            ErrorKind::UnsupportedOperation,
-            "GetExtendedAgentCard: this agent does not declare capabilities.extendedAgentCard",
-        )),
+        "GetExtendedAgentCard" => {
+            let spec = runtime.agent(agent).ok_or_else(|| {
+                A2aError::with_message(ErrorKind::InvalidRequest, format!("no agent {agent:?}"))
+            })?;
+            json(&super::card::extended_card(&spec, call.card_base)?)
+        }
         other => Err(A2aError::with_message(
             ErrorKind::MethodNotFound,
             format!("Method not found: {other}"),

@@ -55,6 +55,25 @@ impl Binding {
         method: &str,
         params: Value,
     ) -> Result<Vec<Value>, String> {
+        let reader = self.open(s, method, params).await?;
+        Ok(reader
+            .collect()
+            .await
+            .iter()
+            .map(|e| self.data(e))
+            .collect())
+    }
+
+    /// The StreamResponse an SSE event carries.
+    fn data(self, e: &crate::common::SseEvent) -> Value {
+        match self {
+            Binding::JsonRpc => e.data["result"].clone(),
+            Binding::Rest => e.data.clone(),
+        }
+    }
+
+    /// Opens a streaming method, or gives the error before it.
+    async fn open(self, s: &TestServer, method: &str, params: Value) -> Result<SseReader, String> {
         let resp = match self {
             Binding::JsonRpc => s
                 .client
@@ -75,14 +94,7 @@ impl Binding {
             };
             return Err(reason.as_str().unwrap_or("?").to_owned());
         }
-        let events = SseReader::new(resp).collect().await;
-        Ok(events
-            .into_iter()
-            .map(|e| match self {
-                Binding::JsonRpc => e.data["result"].clone(),
-                Binding::Rest => e.data,
-            })
-            .collect())
+        Ok(SseReader::new(resp))
     }
 }
 
@@ -276,20 +288,26 @@ async fn scenario(b: Binding) {
         "TASK_NOT_FOUND"
     );
 
-    // subscribe to the waiting task: the task first, and it closes (interrupted)
-    let sub = b
-        .stream(&s, "SubscribeToTask", json!({"id": waiting_id}))
+    // subscribe to the waiting task: the task first; the stream stays open for what comes next
+    let mut sub = b
+        .open(&s, "SubscribeToTask", json!({"id": waiting_id}))
         .await
         .unwrap();
-    assert_eq!(sub.len(), 1, "{b:?}: {sub:?}");
-    assert_eq!(state(&sub[0]["task"]), "TASK_STATE_INPUT_REQUIRED");
+    let first = b.data(&sub.next().await.unwrap());
+    assert_eq!(state(&first["task"]), "TASK_STATE_INPUT_REQUIRED", "{b:?}");
 
-    // cancel it; a second cancel is refused
+    // cancel it (the subscriber sees that, and its stream ends); a second cancel is refused
     let canceled = b
         .call(&s, "CancelTask", json!({"id": waiting_id}))
         .await
         .unwrap();
     assert_eq!(state(&canceled), "TASK_STATE_CANCELED");
+    let rest: Vec<Value> = sub.collect().await.iter().map(|e| b.data(e)).collect();
+    assert_eq!(rest.len(), 1, "{b:?}: {rest:?}");
+    assert_eq!(
+        rest[0]["statusUpdate"]["status"]["state"],
+        "TASK_STATE_CANCELED"
+    );
     assert_eq!(
         reason(b.call(&s, "CancelTask", json!({"id": waiting_id})).await),
         "TASK_NOT_CANCELABLE"
