@@ -34,8 +34,7 @@
 //! uri = "urn:example:ext"
 //! required = true               # a SendMessage must activate it (A2A-Extensions), or -32008
 //!
-//! extended_agent_card = true    # GetExtendedAgentCard answers (with what [extended] adds)
-//! [extended]
+//! [extended]                    # GetExtendedAgentCard, with `extended_agent_card = true` on top
 //! description = "Echoes text, for signed-in callers"
 //! ```
 
