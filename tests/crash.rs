@@ -2,62 +2,19 @@
 //! directory; stopped with SIGTERM; refused a bad configuration; its push deliveries surviving a
 //! SIGKILL, and `a2a dlq` listing and retrying dead letters.
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/webhook.rs"]
 mod webhook;
 
+use binary::Server;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    /// Starts `a2a serve` on a free port and waits for it to print where it listens.
-    fn start(data: &Path, actors: &Path) -> Server {
-        Self::start_with(data, actors, &[])
-    }
-
-    fn start_with(data: &Path, actors: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_a2a"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--grace-secs", "5"])
-            .args(extra)
-            .arg("--data")
-            .arg(data)
-            .arg("--actors")
-            .arg(actors)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("a2a starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("a2a printed its address")
-                .expect("line");
-            if let Some(rest) = line.strip_prefix("listening on ") {
-                break format!("http://{}", rest.split_whitespace().next().unwrap());
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn manifest(dir: &Path, name: &str, delay_ms: u64, on_restart: &str) {
     let text = format!(
