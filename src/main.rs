@@ -100,6 +100,9 @@ struct ServeArgs {
     /// Requests served at once (all routes); more get 503 with Retry-After.
     #[arg(long, default_value_t = 10_000)]
     max_in_flight: usize,
+    /// Also serve the default agent over gRPC (lf.a2a.v1.A2AService) on this address.
+    #[arg(long)]
+    grpc_listen: Option<SocketAddr>,
     /// Base URL that agent cards advertise (default: http:// plus the request's Host).
     #[arg(long)]
     public_url: Option<String>,
@@ -235,12 +238,31 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             upkeep.run_upkeep();
         }
     });
+    let grpc = match args.grpc_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} (gRPC): {e}"))?;
+            let bound = l.local_addr().map_err(|e| e.to_string())?;
+            // Cards name gRPC as a bare host:port: the public URL's host, else the bound address.
+            let host = args
+                .public_url
+                .as_deref()
+                .and_then(|u| u.split("://").nth(1))
+                .and_then(|rest| rest.split(['/', ':']).next())
+                .map(str::to_owned)
+                .unwrap_or_else(|| bound.ip().to_string());
+            Some((l, format!("{host}:{}", bound.port())))
+        }
+        None => None,
+    };
     let http = HttpConfig {
         max_body_bytes: args.max_body_bytes,
         public_url: args.public_url.clone(),
         metrics: Some(metrics),
         max_in_flight: args.max_in_flight,
         admin_token: args.admin_token.clone(),
+        grpc_url: grpc.as_ref().map(|(_, url)| url.clone()),
         ..HttpConfig::default()
     };
     let app = router(runtime.clone(), http);
@@ -263,6 +285,25 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
     let grace = Duration::from_secs(args.grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    if let Some((listener, url)) = grpc {
+        println!("grpc on {url} (the default agent, lf.a2a.v1.A2AService)");
+        let service = transport::grpc::A2aGrpc::new(
+            runtime.clone(),
+            transport::CardUrls {
+                base: base.clone(),
+                grpc: Some(url),
+            },
+        );
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = transport::grpc::serve(listener, service, shutdown).await {
+                tracing::error!(error = %e, "the gRPC server stopped");
+            }
+        });
+    }
     let server = tokio::spawn(async move {
         let mut stop = stop_rx;
         transport::serve(listener, app, async move {

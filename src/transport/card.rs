@@ -6,9 +6,25 @@ use crate::protocol::{
     PROTOCOL_VERSION,
 };
 
-/// The card of `spec`, served at `base` (an origin plus the agent's path, no trailing slash):
-/// JSON-RPC is POSTed to `base` (`base/` for the root), REST routes hang below it.
-pub fn agent_card(spec: &AgentSpec, base: &str) -> AgentCard {
+/// Where an agent is served: `base` (an origin plus the agent's path, no trailing slash) for
+/// JSON-RPC (POSTed to `base`, `base/` for the root) and REST (routes below it), and the gRPC
+/// `host:port` when the agent is served over gRPC too.
+#[derive(Debug, Clone, Default)]
+pub struct CardUrls {
+    pub base: String,
+    pub grpc: Option<String>,
+}
+
+/// The card of `spec`, served at `urls`.
+pub fn agent_card(spec: &AgentSpec, urls: &CardUrls) -> AgentCard {
+    let base = urls.base.as_str();
+    let mut interfaces = vec![
+        interface("JSONRPC", jsonrpc_url(base)),
+        interface("HTTP+JSON", base.to_owned()),
+    ];
+    if let Some(grpc) = &urls.grpc {
+        interfaces.push(interface("GRPC", grpc.clone()));
+    }
     let skills = if spec.skills.is_empty() {
         vec![AgentSkill {
             id: spec.name.clone(),
@@ -26,10 +42,7 @@ pub fn agent_card(spec: &AgentSpec, base: &str) -> AgentCard {
     AgentCard {
         name: spec.name.clone(),
         description: spec.description.clone(),
-        supported_interfaces: vec![
-            interface("JSONRPC", jsonrpc_url(base)),
-            interface("HTTP+JSON", base.to_owned()),
-        ],
+        supported_interfaces: interfaces,
         version: spec.version.clone(),
         capabilities: AgentCapabilities {
             streaming: Some(true),
@@ -78,7 +91,7 @@ fn jsonrpc_url(base: &str) -> String {
 /// GetExtendedAgentCard: the card with `[extended]` applied; UnsupportedOperation when the
 /// agent does not declare `extendedAgentCard`, ExtendedAgentCardNotConfigured when it declares
 /// it but has no `[extended]`.
-pub fn extended_card(spec: &AgentSpec, base: &str) -> Result<AgentCard, A2aError> {
+pub fn extended_card(spec: &AgentSpec, urls: &CardUrls) -> Result<AgentCard, A2aError> {
     if !spec.extended_agent_card {
         return Err(A2aError::with_message(
             ErrorKind::UnsupportedOperation,
@@ -91,7 +104,7 @@ pub fn extended_card(spec: &AgentSpec, base: &str) -> Result<AgentCard, A2aError
             "this agent declares an extended card but none is configured",
         ));
     };
-    let mut card = agent_card(spec, base);
+    let mut card = agent_card(spec, urls);
     if let Some(d) = &ext.description {
         card.description.clone_from(d);
     }

@@ -23,7 +23,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use super::admin;
-use super::card::agent_card;
+use super::card::{CardUrls, agent_card};
 use super::{jsonrpc, ops, rest};
 use crate::Runtime;
 use crate::protocol::{A2aError, ErrorKind, Timestamp, VERSION_HEADER, jsonrpc as envelope};
@@ -53,6 +53,8 @@ pub struct HttpConfig {
     /// Bearer token of the admin routes (`/admin/…`); without one they answer only callers on
     /// this host.
     pub admin_token: Option<String>,
+    /// The gRPC `host:port` the default agent is also served at (its card lists it).
+    pub grpc_url: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -65,6 +67,7 @@ impl Default for HttpConfig {
             max_in_flight: 10_000,
             keep_alive: std::time::Duration::from_secs(15),
             admin_token: None,
+            grpc_url: None,
         }
     }
 }
@@ -212,13 +215,13 @@ async fn rpc(
         Err(resp) => return resp,
     };
     let extensions = requested_extensions(headers);
-    let base = format!("{}{path}", origin(st, headers));
+    let urls = card_urls(st, headers, agent, path);
     let call = ops::Call {
         agent,
         caller: ANONYMOUS,
         last_event_id: last_event_id(headers),
         extensions: &extensions,
-        card_base: &base,
+        card: &urls,
     };
     let reply = jsonrpc::call(&st.runtime, call, requested_version(headers, uri), &bytes).await;
     let resp = match (reply.stream, reply.error) {
@@ -280,6 +283,19 @@ fn echo_extensions(
         resp.headers_mut().insert("a2a-extensions", v);
     }
     resp
+}
+
+/// Where `agent`'s card says it is served: below the origin at `path`, and over gRPC when it is
+/// the default agent and gRPC is on.
+fn card_urls(st: &AppState, headers: &HeaderMap, agent: &str, path: &str) -> CardUrls {
+    CardUrls {
+        base: format!("{}{path}", origin(st, headers)),
+        grpc: st
+            .config
+            .grpc_url
+            .clone()
+            .filter(|_| st.default_agent.as_deref() == Some(agent)),
+    }
 }
 
 /// The origin clients reach this server at: `--public-url`, or `http://` and the `Host` header.
@@ -350,8 +366,8 @@ fn card(st: &AppState, name: &str, path: &str, headers: &HeaderMap) -> Response 
     let Some(spec) = st.runtime.agent(name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let base = origin(st, headers);
-    let body = serde_json::to_vec(&agent_card(&spec, &format!("{base}{path}"))).unwrap_or_default();
+    let urls = card_urls(st, headers, name, path);
+    let body = serde_json::to_vec(&agent_card(&spec, &urls)).unwrap_or_default();
     let etag = format!("\"{:08x}-{:x}\"", crc32fast::hash(&body), body.len());
     let last_modified = st.started.http_date();
     let not_modified = match headers
@@ -557,13 +573,13 @@ async fn rest_route(
         .as_ref()
         .map(|a| format!("/agents/{a}"))
         .unwrap_or_default();
-    let base = format!("{}{path}", origin(&st, &headers));
+    let urls = card_urls(&st, &headers, &agent, &path);
     let call = ops::Call {
         agent: &agent,
         caller: ANONYMOUS,
         last_event_id: last_event_id(&headers),
         extensions: &extensions,
-        card_base: &base,
+        card: &urls,
     };
     let query = uri.query().unwrap_or("");
     let resp = match rest::call(&st.runtime, call, &route, query, &bytes).await {

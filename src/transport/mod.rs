@@ -3,10 +3,11 @@
 
 pub mod admin;
 mod card;
+pub mod grpc;
 pub mod http;
 mod jsonrpc;
 mod ops;
 mod rest;
 
-pub use card::agent_card;
+pub use card::{CardUrls, agent_card};
 pub use http::{HttpConfig, router, serve};

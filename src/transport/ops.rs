@@ -22,7 +22,7 @@ pub(crate) struct Call<'a> {
     /// Extensions the client activated (`A2A-Extensions`).
     pub extensions: &'a [String],
     /// Where the agent's card says it is served (the extended card names the same URLs).
-    pub card_base: &'a str,
+    pub card: &'a super::card::CardUrls,
 }
 
 /// What an operation answers.
@@ -103,7 +103,7 @@ pub(crate) async fn invoke(
             let spec = runtime.agent(agent).ok_or_else(|| {
                 A2aError::with_message(ErrorKind::InvalidRequest, format!("no agent {agent:?}"))
             })?;
-            json(&super::card::extended_card(&spec, call.card_base)?)
+            json(&super::card::extended_card(&spec, call.card)?)
         }
         other => Err(A2aError::with_message(
             ErrorKind::MethodNotFound,

@@ -1,0 +1,359 @@
+//! The gRPC binding (`lf.a2a.v1.A2AService`, spec digest §2.3) for the server's default agent.
+//!
+//! tonic does the HTTP/2 and gRPC framing; each message is turned from protobuf into ProtoJSON
+//! with the descriptors of `proto/a2a.proto` (prost-reflect) and goes through the same
+//! [`ops::invoke`] as JSON-RPC and REST, and the result comes back the same way. So the three
+//! bindings share one implementation and one JSON model. Metadata: `a2a-version` (required, as
+//! on the other bindings), `a2a-extensions`, and `last-event-id` for SubscribeToTask resume.
+//! Errors are a `google.rpc.Status` with an `ErrorInfo` (and, for a bad field, `BadRequest`) in
+//! `grpc-status-details-bin`, with the codes of [`ErrorKind::grpc_status`].
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::LazyLock;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, BufMut, Bytes};
+use prost::Message as _;
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
+use tonic::body::Body;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::server::{Grpc, NamedService};
+use tonic::{Code, Status};
+
+use super::card::CardUrls;
+use super::ops::{self, Answer};
+use crate::Runtime;
+use crate::protocol::{A2aError, ErrorKind, negotiate};
+use crate::runtime::ANONYMOUS;
+
+/// The service's full name.
+pub const SERVICE: &str = "lf.a2a.v1.A2AService";
+
+static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+    DescriptorPool::decode(&include_bytes!(concat!(env!("OUT_DIR"), "/a2a.bin"))[..])
+        .unwrap_or_else(|e| panic!("the compiled proto/a2a.proto is invalid: {e}"))
+});
+
+/// The gRPC service of `runtime`'s default agent; `card` is where its card says it is served
+/// (the extended card answers with it).
+#[derive(Clone)]
+pub struct A2aGrpc {
+    runtime: Runtime,
+    card: std::sync::Arc<CardUrls>,
+}
+
+impl A2aGrpc {
+    pub fn new(runtime: Runtime, card: CardUrls) -> Self {
+        Self {
+            runtime,
+            card: std::sync::Arc::new(card),
+        }
+    }
+
+    /// The service as tonic routes, ready for `tonic::transport::Server::add_routes`.
+    pub fn routes(self) -> tonic::service::Routes {
+        tonic::service::Routes::new(self)
+    }
+}
+
+impl NamedService for A2aGrpc {
+    const NAME: &'static str = SERVICE;
+}
+
+impl tower_service::Service<http::Request<Body>> for A2aGrpc {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.serve(req).await) })
+    }
+}
+
+/// The request's metadata, as the shared operations need it.
+struct Meta {
+    version: Option<String>,
+    extensions: Vec<String>,
+    last_event_id: Option<u64>,
+}
+
+impl Meta {
+    fn of(headers: &http::HeaderMap) -> Self {
+        let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+        Self {
+            version: get("a2a-version").map(str::to_owned),
+            extensions: headers
+                .get_all("a2a-extensions")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .take(32)
+                .map(str::to_owned)
+                .collect(),
+            last_event_id: get("last-event-id").and_then(|v| v.trim().parse().ok()),
+        }
+    }
+}
+
+impl A2aGrpc {
+    async fn serve(self, req: http::Request<Body>) -> http::Response<Body> {
+        let name = req
+            .uri()
+            .path()
+            .strip_prefix(&format!("/{SERVICE}/"))
+            .unwrap_or("")
+            .to_owned();
+        let Some(method) = POOL
+            .get_service_by_name(SERVICE)
+            .and_then(|s| s.methods().find(|m| m.name() == name))
+        else {
+            return Status::unimplemented(format!("no method {name:?} in {SERVICE}")).into_http();
+        };
+        let meta = Meta::of(req.headers());
+        let mut grpc = Grpc::new(BytesCodec);
+        if method.is_server_streaming() {
+            let svc = tower::service_fn(move |r: tonic::Request<Bytes>| {
+                let this = self.clone();
+                let (method, meta) = (method.clone(), meta_clone(&meta));
+                async move { this.stream(&method, &meta, r.into_inner()).await }
+            });
+            grpc.server_streaming(svc, req).await
+        } else {
+            let svc = tower::service_fn(move |r: tonic::Request<Bytes>| {
+                let this = self.clone();
+                let (method, meta) = (method.clone(), meta_clone(&meta));
+                async move { this.unary(&method, &meta, r.into_inner()).await }
+            });
+            grpc.unary(svc, req).await
+        }
+    }
+
+    /// Decodes the request into ProtoJSON and runs the operation.
+    async fn invoke(
+        &self,
+        method: &MethodDescriptor,
+        meta: &Meta,
+        body: Bytes,
+    ) -> Result<Answer, Status> {
+        negotiate(meta.version.as_deref()).map_err(|e| status(&e))?;
+        let input = DynamicMessage::decode(method.input(), body).map_err(|e| {
+            status(&A2aError::with_message(
+                ErrorKind::InvalidRequest,
+                format!("the request is not a valid {}: {e}", method.input().name()),
+            ))
+        })?;
+        let params = serde_json::value::to_raw_value(&input).map_err(internal)?;
+        let Some(agent) = self.runtime.default_agent() else {
+            return Err(Status::unavailable("this server has no agents"));
+        };
+        let call = ops::Call {
+            agent: &agent,
+            caller: ANONYMOUS,
+            last_event_id: meta.last_event_id,
+            extensions: &meta.extensions,
+            card: &self.card,
+        };
+        ops::invoke(&self.runtime, &call, method.name(), Some(&params))
+            .await
+            .map_err(|e| status(&e))
+    }
+
+    async fn unary(
+        &self,
+        method: &MethodDescriptor,
+        meta: &Meta,
+        body: Bytes,
+    ) -> Result<tonic::Response<Bytes>, Status> {
+        match self.invoke(method, meta, body).await? {
+            Answer::Json(json) => Ok(tonic::Response::new(encode(&method.output(), &json)?)),
+            // google.protobuf.Empty has no fields: zero bytes.
+            Answer::Empty => Ok(tonic::Response::new(Bytes::new())),
+            Answer::Stream(_) => Err(internal("a unary method answered with a stream")),
+        }
+    }
+
+    async fn stream(
+        &self,
+        method: &MethodDescriptor,
+        meta: &Meta,
+        body: Bytes,
+    ) -> Result<tonic::Response<EventStream>, Status> {
+        let Answer::Stream(stream) = self.invoke(method, meta, body).await? else {
+            return Err(internal("a streaming method answered without a stream"));
+        };
+        let output = method.output();
+        let events = futures_util::stream::unfold(Some(stream), move |state| {
+            let output = output.clone();
+            async move {
+                let mut stream = state?;
+                match stream.next().await? {
+                    Ok(ev) => Some((encode(&output, &ev.json), Some(stream))),
+                    Err(e) => Some((Err(status(&e)), None)),
+                }
+            }
+        });
+        Ok(tonic::Response::new(Box::pin(events)))
+    }
+}
+
+type EventStream = Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, Status>> + Send>>;
+
+fn meta_clone(m: &Meta) -> Meta {
+    Meta {
+        version: m.version.clone(),
+        extensions: m.extensions.clone(),
+        last_event_id: m.last_event_id,
+    }
+}
+
+/// ProtoJSON of a result → its protobuf bytes.
+fn encode(desc: &MessageDescriptor, json: &[u8]) -> Result<Bytes, Status> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let msg = DynamicMessage::deserialize(desc.clone(), &mut de).map_err(internal)?;
+    Ok(Bytes::from(msg.encode_to_vec()))
+}
+
+fn internal(e: impl std::fmt::Display) -> Status {
+    status(&A2aError::with_message(ErrorKind::Internal, e.to_string()))
+}
+
+// google.rpc.Status and its details, as gRPC carries them in `grpc-status-details-bin`.
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<Any>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Any {
+    #[prost(string, tag = "1")]
+    type_url: String,
+    #[prost(bytes = "vec", tag = "2")]
+    value: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ErrorInfo {
+    #[prost(string, tag = "1")]
+    reason: String,
+    #[prost(string, tag = "2")]
+    domain: String,
+    #[prost(map = "string, string", tag = "3")]
+    metadata: HashMap<String, String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct BadRequest {
+    #[prost(message, repeated, tag = "1")]
+    field_violations: Vec<FieldViolation>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct FieldViolation {
+    #[prost(string, tag = "1")]
+    field: String,
+    #[prost(string, tag = "2")]
+    description: String,
+}
+
+/// An A2A error as a gRPC status: its code, its message, and the details.
+pub(crate) fn status(e: &A2aError) -> Status {
+    let (code, _) = e.kind.grpc_status();
+    let info = ErrorInfo {
+        reason: e.kind.reason().to_owned(),
+        domain: crate::protocol::ERROR_DOMAIN.to_owned(),
+        metadata: e.metadata.clone().into_iter().collect(),
+    };
+    let mut details = vec![Any {
+        type_url: "type.googleapis.com/google.rpc.ErrorInfo".into(),
+        value: info.encode_to_vec(),
+    }];
+    if let Some(field) = &e.field {
+        let bad = BadRequest {
+            field_violations: vec![FieldViolation {
+                field: field.clone(),
+                description: e.message.clone(),
+            }],
+        };
+        details.push(Any {
+            type_url: "type.googleapis.com/google.rpc.BadRequest".into(),
+            value: bad.encode_to_vec(),
+        });
+    }
+    let body = RpcStatus {
+        code,
+        message: e.message.clone(),
+        details,
+    };
+    Status::with_details(
+        Code::from_i32(code),
+        e.message.clone(),
+        Bytes::from(body.encode_to_vec()),
+    )
+}
+
+/// Passes message bytes through untouched: the service decodes them with the descriptors.
+#[derive(Debug, Clone, Copy, Default)]
+struct BytesCodec;
+
+impl Codec for BytesCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = BytesCodec;
+    type Decoder = BytesCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        BytesCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        BytesCodec
+    }
+}
+
+impl Encoder for BytesCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for BytesCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+/// Serves the gRPC binding on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    service: A2aGrpc,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), tonic::transport::Error> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    tonic::transport::Server::builder()
+        .add_routes(service.routes())
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+}
