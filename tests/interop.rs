@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The SDK versions the interop tests run against.
-const SDK: &str = "a2a-sdk>=1.3,<2";
+const SDK: &str = "a2a-sdk[grpc]>=1.3,<2";
 
 /// A Python with the SDK installed (created once, reused by later runs).
 fn sdk_python() -> PathBuf {
@@ -55,19 +55,31 @@ fn manifest(dir: &Path, name: &str, extra: &str) {
     .unwrap();
 }
 
-#[test]
-fn the_python_sdk_client_works_against_our_server_over_jsonrpc_and_rest() {
-    let python = sdk_python();
+/// A server whose default agent is an echo that takes `delay_ms`, over HTTP and gRPC.
+fn server(delay_ms: u64) -> (binary::Server, tempfile::TempDir, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "echo", "default = true\n");
-    manifest(actors.path(), "slow", "[settings]\ndelay_ms = 2000\n");
-    let server = binary::Server::start(data.path(), actors.path());
+    manifest(
+        actors.path(),
+        "echo",
+        &format!("default = true\n[settings]\ndelay_ms = {delay_ms}\n"),
+    );
+    let grpc = ["--grpc-listen", "127.0.0.1:0"];
+    let server = binary::Server::start_with(data.path(), actors.path(), &grpc);
+    (server, data, actors)
+}
+
+#[test]
+fn the_python_sdk_client_works_against_our_server_over_all_three_bindings() {
+    let python = sdk_python();
+    let (fast, _d1, _a1) = server(0);
+    let (slow, _d2, _a2) = server(2000);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_client.py");
-    for binding in ["JSONRPC", "HTTP+JSON"] {
+    for binding in ["JSONRPC", "HTTP+JSON", "GRPC"] {
         let out = Command::new(&python)
             .arg(&script)
-            .arg(&server.url)
+            .arg(&fast.url)
+            .arg(&slow.url)
             .arg(binding)
             .output()
             .expect("the SDK script runs");

@@ -1,9 +1,9 @@
 """The official A2A Python SDK (a2a-sdk 1.x) as a client of our server.
 
-Usage: sdk_client.py BASE_URL BINDING   (BINDING: JSONRPC or HTTP+JSON)
+Usage: sdk_client.py BASE_URL SLOW_URL BINDING   (BINDING: JSONRPC, HTTP+JSON or GRPC)
 
-The server must serve `echo` as its default agent and `slow` (an echo that works for a few
-seconds) at /agents/slow. Runs send (blocking and streaming), get, list, cancel, subscribe and the
+BASE_URL serves `echo` (its card's default agent) and SLOW_URL an echo that works for a few
+seconds; the SDK discovers both from their cards. Runs send (blocking and streaming), get, list, cancel, subscribe and the
 push-config calls through the SDK's own client, over the one binding asked for, and prints
 `OK <binding>` when every check held; any failure raises (exit status 1).
 """
@@ -11,6 +11,8 @@ push-config calls through the SDK's own client, over the one binding asked for, 
 import asyncio
 import sys
 import uuid
+
+import grpc
 
 from a2a.client import ClientConfig, create_client
 from a2a.types import (
@@ -36,7 +38,11 @@ def message(text: str) -> Message:
 
 
 async def client_for(url: str, binding: str, streaming: bool):
-    config = ClientConfig(streaming=streaming, supported_protocol_bindings=[binding])
+    config = ClientConfig(
+        streaming=streaming,
+        supported_protocol_bindings=[binding],
+        grpc_channel_factory=grpc.aio.insecure_channel,
+    )
     return await create_client(url, client_config=config)
 
 
@@ -60,9 +66,7 @@ def state_of(responses: list) -> int:
     raise AssertionError(f"no state in {responses}")
 
 
-async def main(base: str, binding: str) -> None:
-    slow_url = base.rstrip("/") + "/agents/slow"
-
+async def main(base: str, slow_url: str, binding: str) -> None:
     # Blocking send: the completed task with the echoed artifact.
     client = await client_for(base, binding, streaming=False)
     responses = await collect(client.send_message(SendMessageRequest(message=message("hello from python"))))
@@ -128,4 +132,4 @@ async def main(base: str, binding: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
