@@ -31,6 +31,21 @@ use crate::runtime::ANONYMOUS;
 /// The service's full name.
 pub const SERVICE: &str = "lf.a2a.v1.A2AService";
 
+/// The descriptors of `proto/a2a.proto` (for clients that build messages from ProtoJSON).
+pub fn descriptors() -> &'static DescriptorPool {
+    &POOL
+}
+
+/// The reason and metadata of the `ErrorInfo` a status carries, if any.
+pub fn error_info(status: &Status) -> Option<(String, HashMap<String, String>)> {
+    let rpc = RpcStatus::decode(status.details()).ok()?;
+    rpc.details
+        .iter()
+        .find(|a| a.type_url.ends_with("google.rpc.ErrorInfo"))
+        .and_then(|a| ErrorInfo::decode(a.value.as_slice()).ok())
+        .map(|i| (i.reason, i.metadata))
+}
+
 static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
     DescriptorPool::decode(&include_bytes!(concat!(env!("OUT_DIR"), "/a2a.bin"))[..])
         .unwrap_or_else(|e| panic!("the compiled proto/a2a.proto is invalid: {e}"))
@@ -307,9 +322,10 @@ pub(crate) fn status(e: &A2aError) -> Status {
     )
 }
 
-/// Passes message bytes through untouched: the service decodes them with the descriptors.
+/// Passes message bytes through untouched: the service decodes them with the descriptors (and a
+/// client can do the same).
 #[derive(Debug, Clone, Copy, Default)]
-struct BytesCodec;
+pub struct BytesCodec;
 
 impl Codec for BytesCodec {
     type Encode = Bytes;

@@ -3,12 +3,17 @@
 
 use serde_json::{Value, json};
 
+use a2a_runtime::transport::grpc::BytesCodec;
+use prost_reflect::prost::Message as _;
+use prost_reflect::{DynamicMessage, MessageDescriptor};
+
 use crate::common::{SseReader, TestServer, scripted, uuid};
 
 #[derive(Debug, Clone, Copy)]
 enum Binding {
     JsonRpc,
     Rest,
+    Grpc,
 }
 
 /// What a call gave: the result, or the error's `ErrorInfo.reason`.
@@ -45,6 +50,16 @@ impl Binding {
                     }
                 }
             }
+            Binding::Grpc => {
+                let (mut client, path, input, output) = grpc_call(s, method, &params).await;
+                match client.unary(input, path, BytesCodec).await {
+                    Ok(resp) => {
+                        let json = grpc_json(&output, resp.into_inner());
+                        Ok(if json == json!({}) { Value::Null } else { json })
+                    }
+                    Err(status) => Err(grpc_reason(&status)),
+                }
+            }
         }
     }
 
@@ -68,12 +83,30 @@ impl Binding {
     fn data(self, e: &crate::common::SseEvent) -> Value {
         match self {
             Binding::JsonRpc => e.data["result"].clone(),
-            Binding::Rest => e.data.clone(),
+            Binding::Rest | Binding::Grpc => e.data.clone(),
         }
     }
 
     /// Opens a streaming method, or gives the error before it.
-    async fn open(self, s: &TestServer, method: &str, params: Value) -> Result<SseReader, String> {
+    async fn open(self, s: &TestServer, method: &str, params: Value) -> Result<Events, String> {
+        if let Binding::Grpc = self {
+            let (mut client, path, input, output) = grpc_call(s, method, &params).await;
+            let stream = client
+                .server_streaming(input, path, BytesCodec)
+                .await
+                .map_err(|st| grpc_reason(&st))?
+                .into_inner();
+            return Ok(Events::Grpc(stream, output));
+        }
+        self.open_sse(s, method, params).await.map(Events::Sse)
+    }
+
+    async fn open_sse(
+        self,
+        s: &TestServer,
+        method: &str,
+        params: Value,
+    ) -> Result<SseReader, String> {
         let resp = match self {
             Binding::JsonRpc => s
                 .client
@@ -81,6 +114,7 @@ impl Binding {
                 .header("A2A-Version", "1.0")
                 .json(&json!({"jsonrpc": "2.0", "id": 9, "method": method, "params": params})),
             Binding::Rest => rest_request(s, method, &params),
+            Binding::Grpc => unreachable!("gRPC streams are not SSE"),
         }
         .send()
         .await
@@ -90,12 +124,89 @@ impl Binding {
             let body: Value = resp.json().await.unwrap();
             let reason = match self {
                 Binding::JsonRpc => &body["error"]["data"][0]["reason"],
-                Binding::Rest => &body["error"]["details"][0]["reason"],
+                _ => &body["error"]["details"][0]["reason"],
             };
             return Err(reason.as_str().unwrap_or("?").to_owned());
         }
         Ok(SseReader::new(resp))
     }
+}
+
+/// An open stream of either kind, yielding SSE-shaped events (gRPC messages as their ProtoJSON).
+enum Events {
+    Sse(SseReader),
+    Grpc(tonic::codec::Streaming<bytes::Bytes>, MessageDescriptor),
+}
+
+impl Events {
+    async fn next(&mut self) -> Option<crate::common::SseEvent> {
+        match self {
+            Events::Sse(r) => r.next().await,
+            Events::Grpc(stream, desc) => {
+                let msg = stream.message().await.expect("a well-formed stream")?;
+                Some(crate::common::SseEvent {
+                    id: None,
+                    event: None,
+                    data: grpc_json(desc, msg),
+                })
+            }
+        }
+    }
+
+    async fn collect(mut self) -> Vec<crate::common::SseEvent> {
+        let mut out = Vec::new();
+        while let Some(e) = self.next().await {
+            out.push(e);
+        }
+        out
+    }
+}
+
+/// A gRPC client for the test server's default agent, and the request built from ProtoJSON.
+async fn grpc_call(
+    s: &TestServer,
+    method: &str,
+    params: &Value,
+) -> (
+    tonic::client::Grpc<tonic::transport::Channel>,
+    http::uri::PathAndQuery,
+    tonic::Request<bytes::Bytes>,
+    MessageDescriptor,
+) {
+    let pool = a2a_runtime::transport::grpc::descriptors();
+    let m = pool
+        .get_service_by_name(a2a_runtime::transport::grpc::SERVICE)
+        .and_then(|svc| svc.methods().find(|m| m.name() == method))
+        .unwrap_or_else(|| panic!("no rpc {method}"));
+    let input = DynamicMessage::deserialize(m.input(), params.clone())
+        .unwrap_or_else(|e| panic!("{method} params {params}: {e}"));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", s.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .expect("gRPC connects");
+    let mut client = tonic::client::Grpc::new(channel);
+    client.ready().await.expect("gRPC ready");
+    let path = format!("/{}/{method}", a2a_runtime::transport::grpc::SERVICE)
+        .parse()
+        .unwrap();
+    let mut request = tonic::Request::new(bytes::Bytes::from(input.encode_to_vec()));
+    request.metadata_mut().insert(
+        "a2a-version",
+        tonic::metadata::MetadataValue::from_static("1.0"),
+    );
+    (client, path, request, m.output())
+}
+
+fn grpc_json(desc: &MessageDescriptor, bytes: bytes::Bytes) -> Value {
+    let msg = DynamicMessage::decode(desc.clone(), bytes).expect("a well-formed message");
+    serde_json::to_value(&msg).unwrap()
+}
+
+fn grpc_reason(status: &tonic::Status) -> String {
+    a2a_runtime::transport::grpc::error_info(status)
+        .map(|(reason, _)| reason)
+        .unwrap_or_else(|| format!("no ErrorInfo in {status:?}"))
 }
 
 /// The REST request for a 1.0 method and its params.
@@ -373,4 +484,81 @@ async fn the_scenario_over_json_rpc() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scenario_over_rest() {
     scenario(Binding::Rest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenario_over_grpc() {
+    scenario(Binding::Grpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_statuses_carry_the_suites_codes_and_an_error_info() {
+    let (s, _) = scripted(|_| {}).await;
+    // The card lists gRPC as a bare host:port.
+    let card: Value = s
+        .client
+        .get(format!("{}/.well-known/agent-card.json", s.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(card["supportedInterfaces"][2]["protocolBinding"], "GRPC");
+    assert_eq!(card["supportedInterfaces"][2]["url"], s.grpc.as_str());
+
+    let code = |method: &'static str, params: Value, version: Option<&'static str>| {
+        let s = &s;
+        async move {
+            let (mut client, path, mut req, _) = grpc_call(s, method, &params).await;
+            match version {
+                Some(v) => {
+                    req.metadata_mut().insert(
+                        "a2a-version",
+                        tonic::metadata::MetadataValue::from_static(v),
+                    );
+                }
+                None => {
+                    req.metadata_mut().remove("a2a-version");
+                }
+            }
+            let status = client.unary(req, path, BytesCodec).await.unwrap_err();
+            (status.code(), grpc_reason(&status))
+        }
+    };
+    use tonic::Code;
+    assert_eq!(
+        code("GetTask", json!({"id": "nope"}), Some("1.0")).await,
+        (Code::NotFound, "TASK_NOT_FOUND".into())
+    );
+    assert_eq!(
+        code("GetTask", json!({"id": "nope"}), None).await,
+        (Code::Unimplemented, "VERSION_NOT_SUPPORTED".into())
+    );
+    assert_eq!(
+        code("GetTask", json!({"id": "nope"}), Some("2.0")).await,
+        (Code::Unimplemented, "VERSION_NOT_SUPPORTED".into())
+    );
+    assert_eq!(
+        code(
+            "SendMessage",
+            json!({"message": {"messageId": "m", "role": "ROLE_USER"}}),
+            Some("1.0")
+        )
+        .await,
+        (Code::InvalidArgument, "INVALID_PARAMS".into())
+    );
+    assert_eq!(
+        code("GetExtendedAgentCard", json!({}), Some("1.0")).await,
+        (Code::Unimplemented, "UNSUPPORTED_OPERATION".into())
+    );
+    let done = Binding::Grpc
+        .call(&s, "SendMessage", json!({"message": msg("hi")}))
+        .await
+        .unwrap();
+    let id = done["task"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        code("CancelTask", json!({"id": id}), Some("1.0")).await,
+        (Code::FailedPrecondition, "TASK_NOT_CANCELABLE".into())
+    );
 }

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 pub struct TestServer {
     pub url: String,
+    /// The default agent over gRPC (`host:port`).
+    pub grpc: String,
     pub runtime: Runtime,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -59,12 +61,33 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let grpc = grpc_listener.local_addr().expect("addr").to_string();
+        let http = HttpConfig {
+            grpc_url: Some(grpc.clone()),
+            ..http
+        };
+        let service = a2a_runtime::transport::grpc::A2aGrpc::new(
+            runtime.clone(),
+            a2a_runtime::transport::CardUrls {
+                base: format!("http://{addr}"),
+                grpc: Some(grpc.clone()),
+            },
+        );
+        tokio::spawn(a2a_runtime::transport::grpc::serve(
+            grpc_listener,
+            service,
+            std::future::pending(),
+        ));
         let app = router(runtime.clone(), http);
         tokio::spawn(async move {
             a2a_runtime::transport::serve(listener, app, std::future::pending()).await;
         });
         Self {
             url: format!("http://{addr}"),
+            grpc,
             runtime,
             client: reqwest::Client::new(),
             _dir: dir,

@@ -47,7 +47,7 @@ fn send_body(text: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_answer_under_agents_and_tenants_with_the_right_statuses() {
     let (s, _) = scripted(|_| {}).await;
-    // The card lists both bindings at the same base.
+    // The card lists the HTTP bindings at the same base (and gRPC, which the test server runs).
     let card: Value = s
         .client
         .get(format!("{}/.well-known/agent-card.json", s.url))
@@ -63,7 +63,7 @@ async fn routes_answer_under_agents_and_tenants_with_the_right_statuses() {
         .iter()
         .map(|i| i["protocolBinding"].as_str().unwrap())
         .collect();
-    assert_eq!(bindings, ["JSONRPC", "HTTP+JSON"]);
+    assert_eq!(bindings, ["JSONRPC", "HTTP+JSON", "GRPC"]);
     assert_eq!(card["supportedInterfaces"][1]["url"], s.url.as_str());
 
     // a2a+json is accepted; answers are application/json
