@@ -1,6 +1,7 @@
 //! Interop with the official A2A Python SDK (PyPI `a2a-sdk` 1.x): its client talks to the real
-//! `a2a` binary over JSON-RPC and over HTTP+JSON (`tests/interop/sdk_client.py`: send, stream,
-//! get, list, cancel, subscribe, push-config calls, an error).
+//! `a2a` binary over JSON-RPC, HTTP+JSON and gRPC (`tests/interop/sdk_client.py`: send, stream,
+//! get, list, cancel, subscribe, push-config calls, an error), and its 0.3 compatibility client
+//! over 0.3 JSON-RPC (`tests/interop/sdk_client_v03.py`).
 //!
 //! The SDK is installed on first use into a virtual environment under cargo's target directory
 //! (`python3 -m venv`, then `pip install`), so `cargo test` needs nothing set up beforehand
@@ -70,7 +71,7 @@ fn server(delay_ms: u64) -> (binary::Server, tempfile::TempDir, tempfile::TempDi
 }
 
 #[test]
-fn the_python_sdk_client_works_against_our_server_over_all_three_bindings() {
+fn the_python_sdk_client_works_against_our_server_over_all_three_bindings_and_0_3() {
     let python = sdk_python();
     let (fast, _d1, _a1) = server(0);
     let (slow, _d2, _a2) = server(2000);
@@ -90,4 +91,18 @@ fn the_python_sdk_client_works_against_our_server_over_all_three_bindings() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // The SDK's 0.3 compatibility client (message/send & co., 0.3 shapes, no A2A-Version).
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_client_v03.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&fast.url)
+        .arg(&slow.url)
+        .output()
+        .expect("the SDK script runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("OK 0.3"),
+        "0.3:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -104,11 +104,13 @@ pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
     Router::new()
         .route("/", post(default_rpc))
         .route("/.well-known/agent-card.json", get(default_card))
+        .route("/.well-known/agent.json", get(default_card_v03))
         .route("/agents/{name}", post(agent_rpc))
         .route(
             "/agents/{name}/.well-known/agent-card.json",
             get(named_card),
         )
+        .route("/agents/{name}/.well-known/agent.json", get(named_card_v03))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
@@ -225,6 +227,9 @@ async fn rpc(
     };
     let reply = jsonrpc::call(&st.runtime, call, requested_version(headers, uri), &bytes).await;
     let resp = match (reply.stream, reply.error) {
+        (Some((id, stream)), _) if reply.legacy => {
+            sse(Framing::JsonRpcV03(id), stream, st.config.keep_alive)
+        }
         (Some((id, stream)), _) => sse(Framing::JsonRpc(id), stream, st.config.keep_alive),
         (None, error) => rpc_response(reply.body, error),
     };
@@ -354,6 +359,37 @@ async fn default_card(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Re
     }
 }
 
+/// The 0.3 card (`/.well-known/agent.json`), for clients that predate 1.0.
+async fn default_card_v03(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match st.default_agent.clone() {
+        Some(name) => card_v03(&st, &name, "", &headers),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn named_card_v03(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    card_v03(&st, &name, &format!("/agents/{name}"), &headers)
+}
+
+fn card_v03(st: &AppState, name: &str, path: &str, headers: &HeaderMap) -> Response {
+    let Some(spec) = st.runtime.agent(name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let urls = card_urls(st, headers, name, path);
+    let card = serde_json::to_value(agent_card(&spec, &urls)).unwrap_or_default();
+    let body = serde_json::to_vec(&super::legacy::card_to_v03(&card, "")).unwrap_or_default();
+    let mut resp = json_response(StatusCode::OK, body);
+    let cache = format!("public, max-age={}", st.config.card_max_age_secs);
+    if let Ok(v) = HeaderValue::from_str(&cache) {
+        resp.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    resp
+}
+
 async fn named_card(
     State(st): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -466,6 +502,8 @@ async fn limit_in_flight(
 /// How each SSE event is wrapped: in a JSON-RPC response with the request's id, or bare (REST).
 enum Framing {
     JsonRpc(serde_json::Value),
+    /// JSON-RPC for a 0.3 client: each event rewritten into the 0.3 shapes.
+    JsonRpcV03(serde_json::Value),
     Rest,
 }
 
@@ -473,13 +511,14 @@ impl Framing {
     fn success(&self, result: &[u8]) -> Vec<u8> {
         match self {
             Self::JsonRpc(id) => envelope::success_raw(id, result),
+            Self::JsonRpcV03(id) => envelope::success_raw(id, &super::legacy::event(result)),
             Self::Rest => result.to_vec(),
         }
     }
 
     fn error(&self, e: &A2aError) -> Vec<u8> {
         match self {
-            Self::JsonRpc(id) => envelope::error(id, e),
+            Self::JsonRpc(id) | Self::JsonRpcV03(id) => envelope::error(id, e),
             Self::Rest => serde_json::to_vec(&e.to_rest()).unwrap_or_default(),
         }
     }

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::legacy;
 use super::ops::{self, Answer};
 use crate::Runtime;
 use crate::protocol::{A2aError, ErrorKind, jsonrpc, negotiate};
@@ -13,6 +14,8 @@ pub(crate) struct Reply {
     pub body: Vec<u8>,
     pub error: Option<ErrorKind>,
     pub stream: Option<(Value, TaskStream)>,
+    /// The call used the 0.3 protocol: stream events go out in its shapes.
+    pub legacy: bool,
 }
 
 impl Reply {
@@ -21,6 +24,7 @@ impl Reply {
             body: jsonrpc::error(id, e),
             error: Some(e.kind),
             stream: None,
+            legacy: false,
         }
     }
 }
@@ -37,6 +41,24 @@ pub(crate) async fn call(
         Err((id, e)) => return Reply::err(&id, &e),
     };
     let id = req.id;
+    // A 0.3 client names a 0.3 method and sends no version (or 0.x): the legacy adapter.
+    if legacy::is_legacy(version) && legacy::method(req.method).is_some() {
+        return match legacy::call(runtime, &call, req.method, req.params).await {
+            Ok(legacy::Legacy::Result(v)) => Reply {
+                body: jsonrpc::success(&id, &v),
+                error: None,
+                stream: None,
+                legacy: true,
+            },
+            Ok(legacy::Legacy::Stream(s)) => Reply {
+                body: Vec::new(),
+                error: None,
+                stream: Some((id, s)),
+                legacy: true,
+            },
+            Err(e) => Reply::err(&id, &e),
+        };
+    }
     if let Err(e) = negotiate(version) {
         return Reply::err(&id, &e);
     }
@@ -49,6 +71,7 @@ pub(crate) async fn call(
                 body: Vec::new(),
                 error: None,
                 stream: Some((id, stream)),
+                legacy: false,
             };
         }
         Err(e) => return Reply::err(&id, &e),
@@ -57,5 +80,6 @@ pub(crate) async fn call(
         body,
         error: None,
         stream: None,
+        legacy: false,
     }
 }

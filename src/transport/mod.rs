@@ -6,6 +6,7 @@ mod card;
 pub mod grpc;
 pub mod http;
 mod jsonrpc;
+mod legacy;
 mod ops;
 mod rest;
 

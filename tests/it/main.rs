@@ -3,6 +3,7 @@
 mod bindings;
 mod common;
 mod jsonrpc_errors;
+mod legacy;
 mod malformed;
 mod methods;
 mod multiturn;

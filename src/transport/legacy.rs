@@ -1,0 +1,511 @@
+//! Older clients: A2A 0.3 (and the 0.1/0.2 `tasks/send` family) over JSON-RPC, translated to and
+//! from the 1.0 operations (spec digest §2.5, §3.6, §6).
+//!
+//! A request without `A2A-Version` (or with `0.x`) that names a 0.3 method is served here: its
+//! params are rewritten into 1.0 ProtoJSON, run through the same [`ops::invoke`] as every other
+//! binding, and the result (or each stream event) is rewritten into the 0.3 shape: `kind`
+//! discriminators, lowercase states, `final` on status updates, `file` parts, the nested push
+//! config. 1.0 method names with a 0.3 version still get VersionNotSupported, as the spec asks.
+
+use serde_json::{Map, Value, json};
+
+use super::ops::{self, Answer};
+use crate::Runtime;
+use crate::protocol::{A2aError, ErrorKind};
+
+/// Whether `version` (the `A2A-Version` header) asks for a pre-1.0 protocol.
+pub(crate) fn is_legacy(version: Option<&str>) -> bool {
+    let v = version.map(str::trim).unwrap_or("");
+    v.is_empty() || v.starts_with("0.")
+}
+
+/// The 1.0 method a legacy method name stands for.
+pub(crate) fn method(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "message/send" | "tasks/send" => "SendMessage",
+        "message/stream" | "tasks/sendSubscribe" => "SendStreamingMessage",
+        "tasks/get" => "GetTask",
+        "tasks/cancel" => "CancelTask",
+        "tasks/resubscribe" => "SubscribeToTask",
+        "tasks/pushNotificationConfig/set" | "tasks/pushNotification/set" => {
+            "CreateTaskPushNotificationConfig"
+        }
+        "tasks/pushNotificationConfig/get" | "tasks/pushNotification/get" => {
+            "GetTaskPushNotificationConfig"
+        }
+        "tasks/pushNotificationConfig/list" => "ListTaskPushNotificationConfigs",
+        "tasks/pushNotificationConfig/delete" => "DeleteTaskPushNotificationConfig",
+        "agent/getAuthenticatedExtendedCard" => "GetExtendedAgentCard",
+        _ => return None,
+    })
+}
+
+/// A legacy answer: the 0.3 result, or a stream whose events [`event`] rewrites.
+pub(crate) enum Legacy {
+    Result(Value),
+    Stream(crate::runtime::TaskStream),
+}
+
+/// Runs a legacy call.
+pub(crate) async fn call(
+    runtime: &Runtime,
+    call: &ops::Call<'_>,
+    legacy_method: &str,
+    params: Option<&serde_json::value::RawValue>,
+) -> Result<Legacy, A2aError> {
+    let method1 = method(legacy_method).ok_or_else(|| {
+        A2aError::with_message(
+            ErrorKind::MethodNotFound,
+            format!("Method not found: {legacy_method}"),
+        )
+    })?;
+    let p: Value = match params {
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
+            A2aError::with_message(ErrorKind::InvalidParams, format!("invalid params: {e}"))
+        })?,
+        None => Value::Object(Map::new()),
+    };
+    let p = p.as_object().cloned().unwrap_or_default();
+    let params1 = params_to_v1(method1, &p)?;
+    let raw = serde_json::value::to_raw_value(&params1)
+        .map_err(|e| A2aError::with_message(ErrorKind::Internal, e.to_string()))?;
+    let answer = ops::invoke(runtime, call, method1, Some(&raw)).await?;
+    let result = match answer {
+        Answer::Stream(s) => return Ok(Legacy::Stream(s)),
+        Answer::Empty => Value::Null,
+        Answer::Json(bytes) => serde_json::from_slice::<Value>(&bytes)
+            .map_err(|e| A2aError::with_message(ErrorKind::Internal, e.to_string()))?,
+    };
+    Ok(Legacy::Result(result_to_v03(method1, &p, result)))
+}
+
+fn str_of<'a>(p: &'a Map<String, Value>, k: &str) -> &'a str {
+    p.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// 0.3 params → 1.0 params.
+fn params_to_v1(method1: &str, p: &Map<String, Value>) -> Result<Value, A2aError> {
+    Ok(match method1 {
+        "SendMessage" | "SendStreamingMessage" => {
+            let mut message = p.get("message").map(message_to_v1).unwrap_or(Value::Null);
+            // 0.1 put the conversation in `sessionId`.
+            if let (Some(m), Some(session)) = (message.as_object_mut(), p.get("sessionId")) {
+                m.entry("contextId").or_insert_with(|| session.clone());
+            }
+            let mut out = json!({ "message": message });
+            let cfg = p.get("configuration").and_then(Value::as_object);
+            let mut cfg1 = Map::new();
+            if let Some(c) = cfg {
+                if let Some(b) = c.get("blocking").and_then(Value::as_bool) {
+                    cfg1.insert("returnImmediately".into(), Value::Bool(!b));
+                }
+                for k in ["historyLength", "acceptedOutputModes"] {
+                    if let Some(v) = c.get(k) {
+                        cfg1.insert(k.into(), v.clone());
+                    }
+                }
+                if let Some(pn) = c.get("pushNotificationConfig") {
+                    cfg1.insert("taskPushNotificationConfig".into(), push_to_v1(pn, ""));
+                }
+            }
+            if let Some(pn) = p.get("pushNotification") {
+                cfg1.insert("taskPushNotificationConfig".into(), push_to_v1(pn, ""));
+            }
+            if let Some(h) = p.get("historyLength") {
+                cfg1.insert("historyLength".into(), h.clone());
+            }
+            if !cfg1.is_empty() {
+                out["configuration"] = Value::Object(cfg1);
+            }
+            if let Some(m) = p.get("metadata") {
+                out["metadata"] = m.clone();
+            }
+            out
+        }
+        "GetTask" => {
+            let mut out = json!({ "id": str_of(p, "id") });
+            if let Some(h) = p.get("historyLength") {
+                out["historyLength"] = h.clone();
+            }
+            out
+        }
+        "CancelTask" | "SubscribeToTask" => json!({ "id": str_of(p, "id") }),
+        "CreateTaskPushNotificationConfig" => {
+            let task = p
+                .get("taskId")
+                .or_else(|| p.get("id"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let cfg = p.get("pushNotificationConfig").unwrap_or(&Value::Null);
+            push_to_v1(cfg, task)
+        }
+        "GetTaskPushNotificationConfig" | "DeleteTaskPushNotificationConfig" => {
+            json!({"taskId": str_of(p, "id"), "id": str_of(p, "pushNotificationConfigId")})
+        }
+        "ListTaskPushNotificationConfigs" => json!({ "taskId": str_of(p, "id") }),
+        _ => Value::Object(Map::new()),
+    })
+}
+
+fn role_to_v1(r: &str) -> &str {
+    match r {
+        "user" => "ROLE_USER",
+        "agent" => "ROLE_AGENT",
+        other => other,
+    }
+}
+
+fn message_to_v1(m: &Value) -> Value {
+    let Some(m) = m.as_object() else {
+        return m.clone();
+    };
+    let mut out = Map::new();
+    for (k, v) in m {
+        match k.as_str() {
+            "kind" => {}
+            "role" => {
+                out.insert(
+                    k.clone(),
+                    Value::String(role_to_v1(v.as_str().unwrap_or("")).into()),
+                );
+            }
+            "parts" => {
+                let parts = v
+                    .as_array()
+                    .map(|a| a.iter().map(part_to_v1).collect())
+                    .unwrap_or_default();
+                out.insert(k.clone(), Value::Array(parts));
+            }
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    // 0.1 messages had no id.
+    out.entry("messageId")
+        .or_insert_with(|| Value::String(uuid::Uuid::new_v4().to_string()));
+    Value::Object(out)
+}
+
+fn part_to_v1(p: &Value) -> Value {
+    let kind = p
+        .get("kind")
+        .or_else(|| p.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mut out = Map::new();
+    match kind {
+        "file" => {
+            let f = p.get("file").cloned().unwrap_or(Value::Null);
+            if let Some(b) = f.get("bytes") {
+                out.insert("raw".into(), b.clone());
+            }
+            if let Some(u) = f.get("uri") {
+                out.insert("url".into(), u.clone());
+            }
+            if let Some(t) = f.get("mimeType") {
+                out.insert("mediaType".into(), t.clone());
+            }
+            if let Some(n) = f.get("name") {
+                out.insert("filename".into(), n.clone());
+            }
+        }
+        "data" => {
+            out.insert("data".into(), p.get("data").cloned().unwrap_or(Value::Null));
+        }
+        _ => {
+            out.insert("text".into(), p.get("text").cloned().unwrap_or(Value::Null));
+        }
+    }
+    if let Some(m) = p.get("metadata") {
+        out.insert("metadata".into(), m.clone());
+    }
+    Value::Object(out)
+}
+
+/// 0.3 `PushNotificationConfig` (nested, `schemes[]`) → 1.0 `TaskPushNotificationConfig`.
+fn push_to_v1(cfg: &Value, task: &str) -> Value {
+    let mut out = json!({ "url": cfg.get("url").cloned().unwrap_or(Value::Null) });
+    if !task.is_empty() {
+        out["taskId"] = Value::String(task.into());
+    }
+    for k in ["id", "token"] {
+        if let Some(v) = cfg.get(k) {
+            out[k] = v.clone();
+        }
+    }
+    if let Some(auth) = cfg.get("authentication") {
+        let scheme = auth
+            .get("schemes")
+            .and_then(Value::as_array)
+            .and_then(|s| s.first())
+            .cloned()
+            .unwrap_or(Value::String(String::new()));
+        out["authentication"] = json!({
+            "scheme": scheme,
+            "credentials": auth.get("credentials").cloned().unwrap_or(Value::String(String::new())),
+        });
+    }
+    out
+}
+
+/// 1.0 result → 0.3 result.
+fn result_to_v03(method1: &str, p: &Map<String, Value>, r: Value) -> Value {
+    match method1 {
+        "SendMessage" => match (r.get("task"), r.get("message")) {
+            (Some(t), _) => task_to_v03(t),
+            (_, Some(m)) => message_to_v03(m),
+            _ => r,
+        },
+        "GetTask" | "CancelTask" => task_to_v03(&r),
+        "CreateTaskPushNotificationConfig" | "GetTaskPushNotificationConfig" => push_to_v03(&r),
+        "ListTaskPushNotificationConfigs" => Value::Array(
+            r.get("configs")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(push_to_v03).collect())
+                .unwrap_or_default(),
+        ),
+        "GetExtendedAgentCard" => card_to_v03(&r, str_of(p, "url")),
+        _ => r,
+    }
+}
+
+fn push_to_v03(c: &Value) -> Value {
+    let mut inner = json!({ "url": c.get("url").cloned().unwrap_or(Value::Null) });
+    for k in ["id", "token"] {
+        if let Some(v) = c.get(k) {
+            inner[k] = v.clone();
+        }
+    }
+    if let Some(a) = c.get("authentication") {
+        inner["authentication"] = json!({
+            "schemes": [a.get("scheme").cloned().unwrap_or(Value::Null)],
+            "credentials": a.get("credentials").cloned().unwrap_or(Value::Null),
+        });
+    }
+    json!({ "taskId": c.get("taskId").cloned().unwrap_or(Value::Null), "pushNotificationConfig": inner })
+}
+
+/// `TASK_STATE_INPUT_REQUIRED` → `input-required`.
+fn state_to_v03(s: &str) -> String {
+    match s.strip_prefix("TASK_STATE_") {
+        Some("UNSPECIFIED") | None => "unknown".into(),
+        Some(rest) => rest.to_ascii_lowercase().replace('_', "-"),
+    }
+}
+
+fn is_final(state: &str) -> bool {
+    matches!(
+        state,
+        "completed" | "failed" | "canceled" | "rejected" | "input-required" | "auth-required"
+    )
+}
+
+fn status_to_v03(s: &Value) -> Value {
+    let mut out =
+        json!({ "state": state_to_v03(s.get("state").and_then(Value::as_str).unwrap_or("")) });
+    if let Some(m) = s.get("message") {
+        out["message"] = message_to_v03(m);
+    }
+    if let Some(t) = s.get("timestamp") {
+        out["timestamp"] = t.clone();
+    }
+    out
+}
+
+fn task_to_v03(t: &Value) -> Value {
+    let mut out = json!({
+        "kind": "task",
+        "id": t.get("id").cloned().unwrap_or(Value::Null),
+        "contextId": t.get("contextId").cloned().unwrap_or(Value::Null),
+        "status": status_to_v03(t.get("status").unwrap_or(&Value::Null)),
+    });
+    if let Some(a) = t.get("artifacts").and_then(Value::as_array) {
+        out["artifacts"] = Value::Array(a.iter().map(artifact_to_v03).collect());
+    }
+    if let Some(h) = t.get("history").and_then(Value::as_array) {
+        out["history"] = Value::Array(h.iter().map(message_to_v03).collect());
+    }
+    if let Some(m) = t.get("metadata") {
+        out["metadata"] = m.clone();
+    }
+    out
+}
+
+fn message_to_v03(m: &Value) -> Value {
+    let mut out = m.as_object().cloned().unwrap_or_default();
+    out.insert("kind".into(), Value::String("message".into()));
+    if let Some(r) = out.get("role").and_then(Value::as_str) {
+        let r = match r {
+            "ROLE_AGENT" => "agent",
+            _ => "user",
+        };
+        out.insert("role".into(), Value::String(r.into()));
+    }
+    if let Some(parts) = out.get("parts").and_then(Value::as_array) {
+        let parts = parts.iter().map(part_to_v03).collect();
+        out.insert("parts".into(), Value::Array(parts));
+    }
+    Value::Object(out)
+}
+
+fn part_to_v03(p: &Value) -> Value {
+    let meta = p.get("metadata").cloned();
+    let mut out = if let Some(t) = p.get("text") {
+        json!({"kind": "text", "text": t})
+    } else if p.get("raw").is_some() || p.get("url").is_some() {
+        let mut file = Map::new();
+        if let Some(b) = p.get("raw") {
+            file.insert("bytes".into(), b.clone());
+        }
+        if let Some(u) = p.get("url") {
+            file.insert("uri".into(), u.clone());
+        }
+        if let Some(t) = p.get("mediaType") {
+            file.insert("mimeType".into(), t.clone());
+        }
+        if let Some(n) = p.get("filename") {
+            file.insert("name".into(), n.clone());
+        }
+        json!({"kind": "file", "file": file})
+    } else {
+        // 0.3 data parts are objects; anything else is wrapped, as the Python SDK does.
+        let data = p.get("data").cloned().unwrap_or(Value::Null);
+        if data.is_object() {
+            json!({"kind": "data", "data": data})
+        } else {
+            json!({"kind": "data", "data": {"value": data}})
+        }
+    };
+    if let Some(m) = meta {
+        out["metadata"] = m;
+    }
+    out
+}
+
+fn artifact_to_v03(a: &Value) -> Value {
+    let mut out = a.as_object().cloned().unwrap_or_default();
+    if let Some(parts) = out.get("parts").and_then(Value::as_array) {
+        let parts = parts.iter().map(part_to_v03).collect();
+        out.insert("parts".into(), Value::Array(parts));
+    }
+    Value::Object(out)
+}
+
+/// A 1.0 stream event (StreamResponse JSON) → the 0.3 result it is sent as.
+pub(crate) fn event(json: &[u8]) -> Vec<u8> {
+    let Ok(v) = serde_json::from_slice::<Value>(json) else {
+        return json.to_vec();
+    };
+    let out = if let Some(t) = v.get("task") {
+        task_to_v03(t)
+    } else if let Some(m) = v.get("message") {
+        message_to_v03(m)
+    } else if let Some(u) = v.get("statusUpdate") {
+        let status = status_to_v03(u.get("status").unwrap_or(&Value::Null));
+        let state = status["state"].as_str().unwrap_or("").to_owned();
+        json!({
+            "kind": "status-update",
+            "taskId": u.get("taskId").cloned().unwrap_or(Value::Null),
+            "contextId": u.get("contextId").cloned().unwrap_or(Value::Null),
+            "status": status,
+            "final": is_final(&state),
+        })
+    } else if let Some(u) = v.get("artifactUpdate") {
+        json!({
+            "kind": "artifact-update",
+            "taskId": u.get("taskId").cloned().unwrap_or(Value::Null),
+            "contextId": u.get("contextId").cloned().unwrap_or(Value::Null),
+            "artifact": artifact_to_v03(u.get("artifact").unwrap_or(&Value::Null)),
+            "append": u.get("append").cloned().unwrap_or(Value::Bool(false)),
+            "lastChunk": u.get("lastChunk").cloned().unwrap_or(Value::Bool(false)),
+        })
+    } else {
+        v
+    };
+    serde_json::to_vec(&out).unwrap_or_default()
+}
+
+/// A 1.0 card → the 0.3 card (`/.well-known/agent.json`): `url` and `preferredTransport` for
+/// the JSON-RPC interface, the rest as `additionalInterfaces`.
+pub(crate) fn card_to_v03(card: &Value, _url_hint: &str) -> Value {
+    let interfaces = card
+        .get("supportedInterfaces")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let url = interfaces
+        .first()
+        .and_then(|i| i.get("url"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let additional: Vec<Value> = interfaces
+        .iter()
+        .map(|i| json!({"url": i.get("url"), "transport": i.get("protocolBinding")}))
+        .collect();
+    let caps = card.get("capabilities").cloned().unwrap_or(json!({}));
+    let mut out = json!({
+        "protocolVersion": "0.3.0",
+        "name": card.get("name"),
+        "description": card.get("description"),
+        "url": url,
+        "preferredTransport": "JSONRPC",
+        "additionalInterfaces": additional,
+        "version": card.get("version"),
+        "capabilities": {
+            "streaming": caps.get("streaming").cloned().unwrap_or(Value::Bool(false)),
+            "pushNotifications": caps.get("pushNotifications").cloned().unwrap_or(Value::Bool(false)),
+            "extensions": caps.get("extensions").cloned().unwrap_or(json!([])),
+        },
+        "supportsAuthenticatedExtendedCard": caps.get("extendedAgentCard").cloned().unwrap_or(Value::Bool(false)),
+        "defaultInputModes": card.get("defaultInputModes").cloned().unwrap_or(json!([])),
+        "defaultOutputModes": card.get("defaultOutputModes").cloned().unwrap_or(json!([])),
+        "skills": card.get("skills").cloned().unwrap_or(json!([])),
+    });
+    if let Some(p) = card.get("provider") {
+        out["provider"] = p.clone();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_translate_both_ways() {
+        let m = message_to_v1(&json!({"kind": "message", "role": "user", "messageId": "m",
+            "parts": [{"kind": "text", "text": "hi"},
+                      {"kind": "file", "file": {"bytes": "dGNr", "mimeType": "text/plain", "name": "a.txt"}},
+                      {"kind": "data", "data": {"k": 1}}]}));
+        assert_eq!(
+            m,
+            json!({"role": "ROLE_USER", "messageId": "m", "parts": [
+            {"text": "hi"}, {"raw": "dGNr", "mediaType": "text/plain", "filename": "a.txt"}, {"data": {"k": 1}}]})
+        );
+        let zero_one =
+            message_to_v1(&json!({"role": "user", "parts": [{"type": "text", "text": "old"}]}));
+        assert!(zero_one["messageId"].is_string());
+        assert_eq!(state_to_v03("TASK_STATE_INPUT_REQUIRED"), "input-required");
+        let ev: Value = serde_json::from_slice(&event(
+            br#"{"statusUpdate":{"taskId":"t","contextId":"c","status":{"state":"TASK_STATE_COMPLETED"}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            ev,
+            json!({"kind": "status-update", "taskId": "t", "contextId": "c",
+            "status": {"state": "completed"}, "final": true})
+        );
+        assert_eq!(
+            part_to_v03(&json!({"data": [1, 2]})),
+            json!({"kind": "data", "data": {"value": [1, 2]}})
+        );
+        assert_eq!(
+            push_to_v1(
+                &json!({"url": "https://x/h", "authentication": {"schemes": ["Bearer"], "credentials": "c"}}),
+                "t"
+            ),
+            json!({"url": "https://x/h", "taskId": "t", "authentication": {"scheme": "Bearer", "credentials": "c"}})
+        );
+    }
+}
