@@ -91,18 +91,22 @@ fn the_python_sdk_client_works_against_our_server_over_all_three_bindings_and_0_
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    // The SDK's 0.3 compatibility client (message/send & co., 0.3 shapes, no A2A-Version).
+    // The SDK's 0.3 compatibility clients: JSON-RPC (message/send & co.) and REST (/v1/...),
+    // 0.3 shapes, no A2A-Version.
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_client_v03.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&fast.url)
-        .arg(&slow.url)
-        .output()
-        .expect("the SDK script runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("OK 0.3"),
-        "0.3:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for binding in ["JSONRPC", "HTTP+JSON"] {
+        let out = Command::new(&python)
+            .arg(&script)
+            .arg(&fast.url)
+            .arg(&slow.url)
+            .arg(binding)
+            .output()
+            .expect("the SDK script runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(&format!("OK 0.3 {binding}")),
+            "0.3 {binding}:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use serde_json::Value;
 
 use super::admin;
 use super::card::{CardUrls, agent_card};
@@ -505,6 +506,8 @@ enum Framing {
     /// JSON-RPC for a 0.3 client: each event rewritten into the 0.3 shapes.
     JsonRpcV03(serde_json::Value),
     Rest,
+    /// REST for a 0.3 client: each event as the 0.3 proto's JSON.
+    RestV03,
 }
 
 impl Framing {
@@ -513,13 +516,14 @@ impl Framing {
             Self::JsonRpc(id) => envelope::success_raw(id, result),
             Self::JsonRpcV03(id) => envelope::success_raw(id, &super::legacy::event(result)),
             Self::Rest => result.to_vec(),
+            Self::RestV03 => super::legacy::rest_event(result),
         }
     }
 
     fn error(&self, e: &A2aError) -> Vec<u8> {
         match self {
             Self::JsonRpc(id) | Self::JsonRpcV03(id) => envelope::error(id, e),
-            Self::Rest => serde_json::to_vec(&e.to_rest()).unwrap_or_default(),
+            Self::Rest | Self::RestV03 => serde_json::to_vec(&e.to_rest()).unwrap_or_default(),
         }
     }
 }
@@ -571,7 +575,15 @@ async fn rest_route(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(route) = rest::route(&method, uri.path()) else {
+    // A 0.3 client (no A2A-Version, or 0.x) uses the `/v1/...` routes: the same routes, 0.3
+    // shapes (`legacy`).
+    let version = requested_version(&headers, &uri);
+    let legacy_path = super::legacy::is_legacy(version)
+        .then(|| v1_stripped(uri.path()))
+        .flatten();
+    let legacy = legacy_path.is_some();
+    let path_routed = legacy_path.unwrap_or_else(|| uri.path().to_owned());
+    let Some(route) = rest::route(&method, &path_routed) else {
         let e = A2aError::with_message(
             ErrorKind::MethodNotFound,
             format!("no route {method} {}", uri.path()),
@@ -588,7 +600,7 @@ async fn rest_route(
             return rest_error(&e);
         }
     };
-    if let Err(e) = crate::protocol::negotiate(requested_version(&headers, &uri)) {
+    if !legacy && let Err(e) = crate::protocol::negotiate(version) {
         return rest_error(&e);
     }
     if route.has_body && !is_json(&headers) {
@@ -621,13 +633,71 @@ async fn rest_route(
         card: &urls,
     };
     let query = uri.query().unwrap_or("");
-    let resp = match rest::call(&st.runtime, call, &route, query, &bytes).await {
+    let answer = if legacy {
+        legacy_rest(&st.runtime, &call, &route, query, &bytes).await
+    } else {
+        rest::call(&st.runtime, call, &route, query, &bytes).await
+    };
+    let resp = match answer {
         Ok(ops::Answer::Json(body)) => json_response(StatusCode::OK, body),
         Ok(ops::Answer::Empty) => json_response(StatusCode::OK, b"{}".to_vec()),
+        Ok(ops::Answer::Stream(stream)) if legacy => {
+            sse(Framing::RestV03, stream, st.config.keep_alive)
+        }
         Ok(ops::Answer::Stream(stream)) => sse(Framing::Rest, stream, st.config.keep_alive),
         Err(e) => rest_error(&e),
     };
     echo_extensions(&st, &agent, &extensions, resp)
+}
+
+/// `/v1/x` (or `/agents/{name}/v1/x`) without its `v1` segment, for 0.3 REST clients.
+fn v1_stripped(path: &str) -> Option<String> {
+    if let Some(rest) = path.strip_prefix("/v1/") {
+        return Some(format!("/{rest}"));
+    }
+    let rest = path.strip_prefix("/agents/")?;
+    let (name, tail) = rest.split_once('/')?;
+    let tail = tail.strip_prefix("v1/")?;
+    Some(format!("/agents/{name}/{tail}"))
+}
+
+/// A `/v1` REST call of a 0.3 client: body and result in the 0.3 proto's JSON.
+async fn legacy_rest(
+    runtime: &crate::Runtime,
+    call: &ops::Call<'_>,
+    route: &rest::Route,
+    query: &str,
+    body: &[u8],
+) -> Result<ops::Answer, A2aError> {
+    let mut params = super::legacy::rest_params(route.method, &route.path_params, body)?;
+    // Query parameters (historyLength, pageSize…) have the same names in 0.3.
+    if let Ok(q) = rest::params(
+        &rest::Route {
+            has_body: false,
+            ..route.clone()
+        },
+        query,
+        b"",
+    ) && let Ok(Value::Object(q)) = serde_json::from_str::<Value>(q.get())
+        && let Some(p) = params.as_object_mut()
+    {
+        for (k, v) in q {
+            p.entry(k).or_insert(v);
+        }
+    }
+    let raw = serde_json::value::to_raw_value(&params)
+        .map_err(|e| A2aError::with_message(ErrorKind::Internal, e.to_string()))?;
+    match ops::invoke(runtime, call, route.method, Some(&raw)).await? {
+        ops::Answer::Json(bytes) => {
+            let v: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| A2aError::with_message(ErrorKind::Internal, e.to_string()))?;
+            let out = super::legacy::rest_result(route.method, v);
+            Ok(ops::Answer::Json(
+                serde_json::to_vec(&out).unwrap_or_default(),
+            ))
+        }
+        other => Ok(other),
+    }
 }
 
 fn rest_error(e: &A2aError) -> Response {

@@ -28,7 +28,7 @@ use crate::Runtime;
 use crate::protocol::{A2aError, ErrorKind};
 
 /// A REST request resolved to an operation.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Route {
     /// `None`: the server's default agent.
     pub agent: Option<String>,

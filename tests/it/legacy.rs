@@ -171,3 +171,73 @@ async fn the_0_3_card_is_served_at_agent_json() {
         .unwrap();
     assert_eq!(named.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_0_3_rest_client_uses_v1_routes_and_the_0_3_proto_json() {
+    let (s, _) = scripted(|_| {}).await;
+    let post =
+        |path: &str, body: Value| s.client.post(format!("{}{path}", s.url)).json(&body).send();
+    let sent: Value = post(
+        "/v1/message:send",
+        json!({"request": {"message_id": uuid(), "role": "ROLE_USER", "content": [{"text": "input"}]}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let task = &sent["task"];
+    assert_eq!(
+        task["status"]["state"], "TASK_STATE_INPUT_REQUIRED",
+        "{sent}"
+    );
+    assert_eq!(task["history"][0]["content"][0]["text"], "input");
+    let id = task["id"].as_str().unwrap().to_owned();
+    let got: Value = s
+        .client
+        .get(format!("{}/v1/tasks/{id}", s.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["id"], id.as_str());
+    let cfg: Value = post(
+        &format!("/v1/tasks/{id}/pushNotificationConfigs"),
+        json!({"parent": format!("tasks/{id}"), "config_id": "h",
+               "config": {"push_notification_config": {"url": "https://example.com/h"}}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        cfg["name"],
+        format!("tasks/{id}/pushNotificationConfigs/h"),
+        "{cfg}"
+    );
+    let canceled: Value = post(&format!("/v1/tasks/{id}:cancel"), json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        canceled["status"]["state"], "TASK_STATE_CANCELLED",
+        "{canceled}"
+    );
+    // With A2A-Version: 1.0, `/v1` is just a tenant named v1: the 1.0 routes answer 1.0 shapes.
+    let v1: Value = s
+        .client
+        .get(format!("{}/v1/tasks/{id}", s.url))
+        .header("A2A-Version", "1.0")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v1["status"]["state"], "TASK_STATE_CANCELED");
+}
