@@ -468,48 +468,6 @@ pub(crate) fn card_to_v03(card: &Value, _url_hint: &str) -> Value {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shapes_translate_both_ways() {
-        let m = message_to_v1(&json!({"kind": "message", "role": "user", "messageId": "m",
-            "parts": [{"kind": "text", "text": "hi"},
-                      {"kind": "file", "file": {"bytes": "dGNr", "mimeType": "text/plain", "name": "a.txt"}},
-                      {"kind": "data", "data": {"k": 1}}]}));
-        assert_eq!(
-            m,
-            json!({"role": "ROLE_USER", "messageId": "m", "parts": [
-            {"text": "hi"}, {"raw": "dGNr", "mediaType": "text/plain", "filename": "a.txt"}, {"data": {"k": 1}}]})
-        );
-        let zero_one =
-            message_to_v1(&json!({"role": "user", "parts": [{"type": "text", "text": "old"}]}));
-        assert!(zero_one["messageId"].is_string());
-        assert_eq!(state_to_v03("TASK_STATE_INPUT_REQUIRED"), "input-required");
-        let ev: Value = serde_json::from_slice(&event(
-            br#"{"statusUpdate":{"taskId":"t","contextId":"c","status":{"state":"TASK_STATE_COMPLETED"}}}"#,
-        ))
-        .unwrap();
-        assert_eq!(
-            ev,
-            json!({"kind": "status-update", "taskId": "t", "contextId": "c",
-            "status": {"state": "completed"}, "final": true})
-        );
-        assert_eq!(
-            part_to_v03(&json!({"data": [1, 2]})),
-            json!({"kind": "data", "data": {"value": [1, 2]}})
-        );
-        assert_eq!(
-            push_to_v1(
-                &json!({"url": "https://x/h", "authentication": {"schemes": ["Bearer"], "credentials": "c"}}),
-                "t"
-            ),
-            json!({"url": "https://x/h", "taskId": "t", "authentication": {"scheme": "Bearer", "credentials": "c"}})
-        );
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // 0.3 over REST (`/v1/...`): the JSON of the 0.3 proto (`a2a.v1`), which differs from 0.3's
 // JSON-RPC shapes: `content` for a message's parts, `file`/`data` sub-messages, the status
@@ -779,4 +737,46 @@ fn proto_push(c: &Value) -> Value {
         "name": format!("tasks/{task}/pushNotificationConfigs/{id}"),
         "pushNotificationConfig": inner,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_translate_both_ways() {
+        let m = message_to_v1(&json!({"kind": "message", "role": "user", "messageId": "m",
+            "parts": [{"kind": "text", "text": "hi"},
+                      {"kind": "file", "file": {"bytes": "dGNr", "mimeType": "text/plain", "name": "a.txt"}},
+                      {"kind": "data", "data": {"k": 1}}]}));
+        assert_eq!(
+            m,
+            json!({"role": "ROLE_USER", "messageId": "m", "parts": [
+            {"text": "hi"}, {"raw": "dGNr", "mediaType": "text/plain", "filename": "a.txt"}, {"data": {"k": 1}}]})
+        );
+        let zero_one =
+            message_to_v1(&json!({"role": "user", "parts": [{"type": "text", "text": "old"}]}));
+        assert!(zero_one["messageId"].is_string());
+        assert_eq!(state_to_v03("TASK_STATE_INPUT_REQUIRED"), "input-required");
+        let ev: Value = serde_json::from_slice(&event(
+            br#"{"statusUpdate":{"taskId":"t","contextId":"c","status":{"state":"TASK_STATE_COMPLETED"}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            ev,
+            json!({"kind": "status-update", "taskId": "t", "contextId": "c",
+            "status": {"state": "completed"}, "final": true})
+        );
+        assert_eq!(
+            part_to_v03(&json!({"data": [1, 2]})),
+            json!({"kind": "data", "data": {"value": [1, 2]}})
+        );
+        assert_eq!(
+            push_to_v1(
+                &json!({"url": "https://x/h", "authentication": {"schemes": ["Bearer"], "credentials": "c"}}),
+                "t"
+            ),
+            json!({"url": "https://x/h", "taskId": "t", "authentication": {"scheme": "Bearer", "credentials": "c"}})
+        );
+    }
 }
