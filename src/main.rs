@@ -100,6 +100,9 @@ struct ServeArgs {
     /// Requests served at once (all routes); more get 503 with Retry-After.
     #[arg(long, default_value_t = 10_000)]
     max_in_flight: usize,
+    /// Seconds between keep-alive comments on idle SSE streams (so proxies do not cut them).
+    #[arg(long, default_value_t = 15)]
+    sse_keepalive_secs: u64,
     /// Also serve the default agent over gRPC (lf.a2a.v1.A2AService) on this address.
     #[arg(long)]
     grpc_listen: Option<SocketAddr>,
@@ -262,6 +265,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         metrics: Some(metrics),
         max_in_flight: args.max_in_flight,
         admin_token: args.admin_token.clone(),
+        keep_alive: Duration::from_secs(args.sse_keepalive_secs.max(1)),
         grpc_url: grpc.as_ref().map(|(_, url)| url.clone()),
         ..HttpConfig::default()
     };
