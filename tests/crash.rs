@@ -624,3 +624,34 @@ async fn a2a_dlq_lists_and_retries_dead_letters() {
     let _server = Server::start_with(data.path(), actors.path(), &args);
     assert!(hook.wait_delivered("/d", 6, Duration::from_secs(10)).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_keepalive_secs_sets_the_comment_interval() {
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    manifest(actors.path(), "slow", 5000, "resume");
+    let server = Server::start_with(data.path(), actors.path(), &["--sse-keepalive-secs", "1"]);
+    let client = reqwest::Client::new();
+    let mut resp = client
+        .post(format!("{}/agents/slow", server.url))
+        .header("A2A-Version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "SendStreamingMessage",
+            "params": {"message": {"messageId": "ka-1", "role": "ROLE_USER", "parts": [{"text": "wait"}]}}}))
+        .send()
+        .await
+        .unwrap();
+    // The task works for 5 s; a comment line (":") must come well before it ends.
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < deadline && !seen.lines().any(|l| l.starts_with(':')) {
+        match tokio::time::timeout(Duration::from_millis(500), resp.chunk()).await {
+            Ok(Ok(Some(c))) => seen.push_str(&String::from_utf8_lossy(&c)),
+            Ok(_) => break,
+            Err(_) => {}
+        }
+    }
+    assert!(
+        seen.lines().any(|l| l.starts_with(':')),
+        "no keep-alive comment: {seen}"
+    );
+}
