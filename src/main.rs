@@ -35,6 +35,8 @@ enum Command {
     /// The push-notification dead-letter queue: deliveries that ran out of attempts.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    #[command(flatten)]
+    Client(cli::client::ClientCommand),
 }
 
 #[derive(Subcommand)]
@@ -170,6 +172,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => rt.block_on(serve(args)),
         Command::Dlq(cmd) => rt.block_on(cli::dlq::run(cmd)),
+        Command::Client(cmd) => match rt.block_on(cli::client::run(cmd)) {
+            Ok(()) => Ok(()),
+            // The message starts with the error's name (TASK_NOT_FOUND, TRANSPORT, ...).
+            Err(e) => Err(e.to_string()),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

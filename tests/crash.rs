@@ -655,3 +655,44 @@ async fn sse_keepalive_secs_sets_the_comment_interval() {
         "no keep-alive comment: {seen}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_commands_print_and_exit_as_documented() {
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    manifest(actors.path(), "echo", 0, "resume");
+    let server = Server::start(data.path(), actors.path());
+    let url = format!("{}/agents/echo", server.url);
+
+    let (ok, out, err) = a2a(&["card", &url]);
+    assert!(
+        ok && out.contains("JSONRPC") && out.contains("HTTP+JSON"),
+        "{out}{err}"
+    );
+    let (ok, out, _) = a2a(&["send", &url, "hello cli"]);
+    assert!(
+        ok && out.contains("[completed]") && out.contains("hello cli"),
+        "{out}"
+    );
+    let task = out.split_whitespace().nth(1).unwrap().to_owned();
+    let (ok, out, _) = a2a(&["get", &url, &task, "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && v["id"] == task.as_str() && v["status"]["state"] == "TASK_STATE_COMPLETED");
+    let (ok, out, _) = a2a(&["list", &url, "--status", "completed", "--binding", "rest"]);
+    assert!(
+        ok && out.contains(&task) && out.contains("(1 of 1)"),
+        "{out}"
+    );
+    let (ok, out, _) = a2a(&["stream", &url, "streamed words"]);
+    assert!(
+        ok && out.contains("[artifact echo] streamed words") && out.contains("[completed]"),
+        "{out}"
+    );
+    // Failures: a non-zero exit and the A2A error's name.
+    let (ok, _, err) = a2a(&["get", &url, "no-such-task"]);
+    assert!(!ok && err.contains("TASK_NOT_FOUND"), "{err}");
+    let (ok, _, err) = a2a(&["cancel", &url, &task]);
+    assert!(!ok && err.contains("TASK_NOT_CANCELABLE"), "{err}");
+    let (ok, _, err) = a2a(&["card", "http://127.0.0.1:9"]);
+    assert!(!ok && err.contains("TRANSPORT"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! Integration tests over real HTTP on 127.0.0.1 and a real sled log in a temp dir.
 
 mod bindings;
+mod client;
 mod common;
 mod jsonrpc_errors;
 mod legacy;

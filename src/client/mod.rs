@@ -1,0 +1,584 @@
+//! An A2A 1.0 client: discovers an agent from its card, speaks JSON-RPC or HTTP+JSON (REST) to
+//! it, and reads streams with a W3C SSE parser that resumes a dropped stream by itself.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), a2a_runtime::client::ClientError> {
+//! use a2a_runtime::client::Client;
+//! let client = Client::discover("http://127.0.0.1:7420", Default::default()).await?;
+//! let answer = client.send_text("hello").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Every request carries `A2A-Version: 1.0`. A stream that drops before its task reaches a
+//! final or interrupted state is resubscribed with `Last-Event-ID` (against this runtime every
+//! event arrives once; against servers without the extension the Task snapshot comes first).
+//!
+//! Still to come (issue 5): retries with backoff and a retry budget, a circuit breaker, gRPC,
+//! speaking 0.3 to 0.3-only cards.
+
+pub mod sse;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::protocol::{
+    AgentCard, CancelTaskRequest, GetTaskRequest, ListTasksRequest, ListTasksResponse, Message,
+    Part, Role, SendMessageConfiguration, SendMessageRequest, SendMessageResponse, StreamResponse,
+    Task,
+};
+use sse::SseParser;
+
+/// Largest SSE event the client accepts.
+const MAX_EVENT: usize = 64 << 20;
+/// Resubscriptions after drops, per stream, before giving up.
+const MAX_RESUMES: u32 = 5;
+
+/// Why a call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The agent answered with an A2A error.
+    #[error("{reason} ({code}): {message}")]
+    A2a {
+        /// The `ErrorInfo` reason, e.g. `TASK_NOT_FOUND`.
+        reason: String,
+        /// The JSON-RPC code (or the HTTP status over REST).
+        code: i64,
+        message: String,
+    },
+    /// The connection failed or timed out.
+    #[error("TRANSPORT: cannot reach the agent: {0}")]
+    Transport(String),
+    /// The answer is not what A2A says it should be.
+    #[error("PROTOCOL: the agent's answer is not valid A2A: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    /// A short name for the error, for exit messages: the A2A reason, or TRANSPORT / PROTOCOL.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::A2a { reason, .. } => reason,
+            Self::Transport(_) => "TRANSPORT",
+            Self::Protocol(_) => "PROTOCOL",
+        }
+    }
+}
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Bindings in order of preference (`JSONRPC`, `HTTP+JSON`); the first the card offers wins.
+    pub bindings: Vec<String>,
+    /// Extra headers on every request (credentials and the like).
+    pub headers: Vec<(String, String)>,
+    /// How long a connection may sit without bytes before the call fails; a stream where events
+    /// keep coming is never cut.
+    pub idle_timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            bindings: vec!["JSONRPC".into(), "HTTP+JSON".into()],
+            headers: Vec::new(),
+            idle_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Binding {
+    JsonRpc(String),
+    Rest(String),
+}
+
+/// A client of one agent.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    card: AgentCard,
+    binding: Binding,
+    headers: reqwest::header::HeaderMap,
+    idle: Duration,
+}
+
+fn transport(e: reqwest::Error) -> ClientError {
+    ClientError::Transport(e.to_string())
+}
+
+impl Client {
+    /// Fetches the agent card at `url` (the agent's base, or the card's own URL) and picks a
+    /// binding.
+    pub async fn discover(url: &str, opts: ClientOptions) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .read_timeout(opts.idle_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(transport)?;
+        let card_url = if url.ends_with(".json") {
+            url.to_owned()
+        } else {
+            format!("{}/.well-known/agent-card.json", url.trim_end_matches('/'))
+        };
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (k, v) in &opts.headers {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| ClientError::Protocol(format!("header {k:?}: {e}")))?;
+            let value = reqwest::header::HeaderValue::from_str(v)
+                .map_err(|e| ClientError::Protocol(format!("header {k:?}: {e}")))?;
+            headers.insert(name, value);
+        }
+        let resp = http
+            .get(&card_url)
+            .headers(headers.clone())
+            .send()
+            .await
+            .map_err(transport)?;
+        if !resp.status().is_success() {
+            return Err(ClientError::Protocol(format!(
+                "GET {card_url} answered {}",
+                resp.status()
+            )));
+        }
+        let card: AgentCard = resp
+            .json()
+            .await
+            .map_err(|e| ClientError::Protocol(format!("the agent card: {e}")))?;
+        let binding = opts
+            .bindings
+            .iter()
+            .find_map(|want| {
+                card.supported_interfaces
+                    .iter()
+                    .find(|i| &i.protocol_binding == want && i.protocol_version.starts_with("1."))
+                    .map(|i| match want.as_str() {
+                        "HTTP+JSON" => Binding::Rest(i.url.trim_end_matches('/').to_owned()),
+                        _ => Binding::JsonRpc(i.url.clone()),
+                    })
+            })
+            .ok_or_else(|| {
+                ClientError::Protocol(format!(
+                    "the card offers none of {:?} at protocol 1.x",
+                    opts.bindings
+                ))
+            })?;
+        Ok(Self {
+            http,
+            card,
+            binding,
+            headers,
+            idle: opts.idle_timeout,
+        })
+    }
+
+    /// The agent's card, as discovered.
+    pub fn card(&self) -> &AgentCard {
+        &self.card
+    }
+
+    /// The binding in use (`JSONRPC` or `HTTP+JSON`).
+    pub fn binding(&self) -> &str {
+        match self.binding {
+            Binding::JsonRpc(_) => "JSONRPC",
+            Binding::Rest(_) => "HTTP+JSON",
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, url)
+            .headers(self.headers.clone())
+            .header("A2A-Version", "1.0")
+    }
+
+    /// One unary call: `method` (1.0 name) with `params`, over the chosen binding.
+    async fn call<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<R, ClientError> {
+        let params =
+            serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let value = match &self.binding {
+            Binding::JsonRpc(url) => {
+                let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+                let resp = self
+                    .request(reqwest::Method::POST, url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(transport)?;
+                let v: Value = read_json(resp).await?;
+                if let Some(e) = v.get("error") {
+                    return Err(a2a_error(e, e.get("data")));
+                }
+                v.get("result").cloned().unwrap_or(Value::Null)
+            }
+            Binding::Rest(base) => {
+                let (verb, path, body) = rest_route(method, &params)?;
+                let mut req = self.request(verb, &format!("{base}{path}"));
+                if let Some(b) = body {
+                    req = req.json(&b);
+                }
+                let resp = req.send().await.map_err(transport)?;
+                let v: Value = read_json(resp).await?;
+                if let Some(e) = v.get("error") {
+                    return Err(a2a_error(e, e.get("details")));
+                }
+                v
+            }
+        };
+        serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("{method}: {e}")))
+    }
+
+    /// SendMessage.
+    pub async fn send(&self, req: &SendMessageRequest) -> Result<SendMessageResponse, ClientError> {
+        self.call("SendMessage", req).await
+    }
+
+    /// SendMessage with one text part and a fresh messageId.
+    pub async fn send_text(&self, text: &str) -> Result<SendMessageResponse, ClientError> {
+        self.send(&text_request(text, None, None, false)).await
+    }
+
+    /// GetTask.
+    pub async fn get_task(&self, req: &GetTaskRequest) -> Result<Task, ClientError> {
+        self.call("GetTask", req).await
+    }
+
+    /// ListTasks.
+    pub async fn list_tasks(
+        &self,
+        req: &ListTasksRequest,
+    ) -> Result<ListTasksResponse, ClientError> {
+        self.call("ListTasks", req).await
+    }
+
+    /// CancelTask.
+    pub async fn cancel_task(&self, req: &CancelTaskRequest) -> Result<Task, ClientError> {
+        self.call("CancelTask", req).await
+    }
+
+    /// SendStreamingMessage: the task's events, resumed by itself after a dropped connection.
+    pub async fn send_streaming(
+        &self,
+        req: &SendMessageRequest,
+    ) -> Result<EventStream, ClientError> {
+        let params = serde_json::to_value(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let mut s = EventStream::new(self.clone());
+        s.open("SendStreamingMessage", params, None).await?;
+        Ok(s)
+    }
+
+    /// SubscribeToTask, from after `last_event_id` when given (this runtime's resume extension).
+    pub async fn subscribe(
+        &self,
+        task_id: &str,
+        last_event_id: Option<u64>,
+    ) -> Result<EventStream, ClientError> {
+        let mut s = EventStream::new(self.clone());
+        s.task_id = Some(task_id.to_owned());
+        s.watching = true;
+        s.open("SubscribeToTask", json!({"id": task_id}), last_event_id)
+            .await?;
+        Ok(s)
+    }
+}
+
+/// A SendMessage request of one text part.
+pub fn text_request(
+    text: &str,
+    context_id: Option<&str>,
+    task_id: Option<&str>,
+    return_immediately: bool,
+) -> SendMessageRequest {
+    let message = Message {
+        message_id: uuid::Uuid::new_v4().to_string(),
+        role: Role::User,
+        parts: vec![Part::text(text)],
+        context_id: context_id.unwrap_or_default().to_owned(),
+        task_id: task_id.unwrap_or_default().to_owned(),
+        ..Message::default()
+    };
+    SendMessageRequest {
+        message: Some(message),
+        configuration: return_immediately.then(|| SendMessageConfiguration {
+            return_immediately: true,
+            ..SendMessageConfiguration::default()
+        }),
+        ..SendMessageRequest::default()
+    }
+}
+
+async fn read_json(resp: reqwest::Response) -> Result<Value, ClientError> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(transport)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+        ClientError::Protocol(format!("HTTP {status}, body is not JSON ({e}): {text:?}"))
+    })
+}
+
+fn a2a_error(e: &Value, details: Option<&Value>) -> ClientError {
+    let reason = details
+        .and_then(Value::as_array)
+        .and_then(|d| d.iter().find_map(|x| x.get("reason")?.as_str()))
+        .unwrap_or("UNKNOWN")
+        .to_owned();
+    ClientError::A2a {
+        reason,
+        code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
+        message: e
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+    }
+}
+
+/// The REST verb, path and body of a 1.0 method.
+fn rest_route(
+    method: &str,
+    p: &Value,
+) -> Result<(reqwest::Method, String, Option<Value>), ClientError> {
+    let s = |k: &str| {
+        p.get(k)
+            .and_then(Value::as_str)
+            .map(urlencode)
+            .unwrap_or_default()
+    };
+    let query = |skip: &[&str]| {
+        let pairs: Vec<String> = p
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .map(|(k, v)| {
+                let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                format!("{k}={}", urlencode(&v))
+            })
+            .collect();
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        }
+    };
+    use reqwest::Method as M;
+    Ok(match method {
+        "SendMessage" => (M::POST, "/message:send".into(), Some(p.clone())),
+        "SendStreamingMessage" => (M::POST, "/message:stream".into(), Some(p.clone())),
+        "GetTask" => (
+            M::GET,
+            format!("/tasks/{}{}", s("id"), query(&["id"])),
+            None,
+        ),
+        "ListTasks" => (M::GET, format!("/tasks{}", query(&[])), None),
+        "CancelTask" => (
+            M::POST,
+            format!("/tasks/{}:cancel", s("id")),
+            Some(json!({})),
+        ),
+        "SubscribeToTask" => (M::POST, format!("/tasks/{}:subscribe", s("id")), None),
+        other => return Err(ClientError::Protocol(format!("no REST route for {other}"))),
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The events of one task, as they arrive; a dropped connection is resubscribed with
+/// `Last-Event-ID` before the caller notices.
+pub struct EventStream {
+    client: Client,
+    resp: Option<reqwest::Response>,
+    parser: SseParser,
+    pending: std::collections::VecDeque<sse::SseEvent>,
+    task_id: Option<String>,
+    last_id: Option<u64>,
+    resumes: u32,
+    done: bool,
+    /// A SubscribeToTask stream (see `decode`).
+    watching: bool,
+    /// Events handed out so far.
+    events: u64,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("task_id", &self.task_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStream {
+    fn new(client: Client) -> Self {
+        Self {
+            client,
+            resp: None,
+            parser: SseParser::new(MAX_EVENT),
+            pending: Default::default(),
+            task_id: None,
+            last_id: None,
+            resumes: 0,
+            done: false,
+            watching: false,
+            events: 0,
+        }
+    }
+
+    async fn open(
+        &mut self,
+        method: &str,
+        params: Value,
+        last_id: Option<u64>,
+    ) -> Result<(), ClientError> {
+        let req = match &self.client.binding {
+            Binding::JsonRpc(url) => self
+                .client
+                .request(reqwest::Method::POST, url)
+                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})),
+            Binding::Rest(base) => {
+                let (verb, path, body) = rest_route(method, &params)?;
+                let r = self.client.request(verb, &format!("{base}{path}"));
+                match body {
+                    Some(b) => r.json(&b),
+                    None => r,
+                }
+            }
+        };
+        let req = match last_id {
+            Some(id) => req.header("Last-Event-ID", id.to_string()),
+            None => req,
+        };
+        let resp = req.send().await.map_err(transport)?;
+        let is_sse = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+        if !is_sse {
+            let v = read_json(resp).await?;
+            let e = v.get("error").cloned().unwrap_or(Value::Null);
+            let details = e.get("data").or_else(|| e.get("details")).cloned();
+            return Err(a2a_error(&e, details.as_ref()));
+        }
+        self.parser = SseParser::new(MAX_EVENT);
+        self.resp = Some(resp);
+        Ok(())
+    }
+
+    /// The next event, or `None` once the task reached a final or interrupted state (or a bare
+    /// Message came).
+    pub async fn next(&mut self) -> Option<Result<StreamResponse, ClientError>> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Some(self.decode(ev));
+            }
+            if self.done {
+                return None;
+            }
+            let chunk = match self.resp.as_mut() {
+                Some(r) => tokio::time::timeout(self.client.idle, r.chunk()).await,
+                None => return None,
+            };
+            match chunk {
+                Ok(Ok(Some(bytes))) => match self.parser.feed(&bytes) {
+                    Ok(evs) => self.pending.extend(evs),
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(ClientError::Protocol(e)));
+                    }
+                },
+                // The stream ended (or broke) before a final event: resubscribe from the last id.
+                _ => {
+                    if let Err(e) = self.resume().await {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn resume(&mut self) -> Result<(), ClientError> {
+        self.resp = None;
+        let Some(task) = self.task_id.clone() else {
+            return Err(ClientError::Transport(
+                "the stream ended before the task was known".into(),
+            ));
+        };
+        if self.resumes >= MAX_RESUMES {
+            return Err(ClientError::Transport(format!(
+                "the stream dropped {MAX_RESUMES} times"
+            )));
+        }
+        self.resumes += 1;
+        tokio::time::sleep(Duration::from_millis(100 << self.resumes.min(5))).await;
+        self.open("SubscribeToTask", json!({"id": task}), self.last_id)
+            .await
+    }
+
+    fn decode(&mut self, ev: sse::SseEvent) -> Result<StreamResponse, ClientError> {
+        let v: Value = serde_json::from_str(&ev.data)
+            .map_err(|e| ClientError::Protocol(format!("event data: {e}")))?;
+        if ev.event == "error" || v.get("error").is_some() {
+            self.done = true;
+            let e = v.get("error").cloned().unwrap_or(Value::Null);
+            let details = e.get("data").or_else(|| e.get("details")).cloned();
+            return Err(a2a_error(&e, details.as_ref()));
+        }
+        let result = match self.client.binding {
+            Binding::JsonRpc(_) => v.get("result").cloned().unwrap_or(Value::Null),
+            Binding::Rest(_) => v,
+        };
+        let sr: StreamResponse = serde_json::from_value(result)
+            .map_err(|e| ClientError::Protocol(format!("event: {e}")))?;
+        if let Some(id) = ev.id.as_deref().and_then(|i| i.parse().ok()) {
+            self.last_id = Some(id);
+        }
+        let (task, closes) = match &sr {
+            StreamResponse::Task(t) => (
+                Some(t.id.clone()),
+                t.status.state.is_terminal() || t.status.state.is_interrupted(),
+            ),
+            StreamResponse::Message(_) => (None, true),
+            StreamResponse::StatusUpdate(u) => (
+                Some(u.task_id.clone()),
+                u.status.state.is_terminal() || u.status.state.is_interrupted(),
+            ),
+            StreamResponse::ArtifactUpdate(u) => (Some(u.task_id.clone()), false),
+        };
+        if self.task_id.is_none() {
+            self.task_id = task;
+        }
+        // A subscription's first snapshot of a waiting task does not end it: the server keeps
+        // it open for the next turn.
+        let waiting_snapshot = self.watching
+            && self.events == 0
+            && matches!(&sr, StreamResponse::Task(t) if !t.status.state.is_terminal());
+        self.events += 1;
+        if closes && !waiting_snapshot {
+            self.done = true;
+            self.resp = None;
+        }
+        Ok(sr)
+    }
+}
