@@ -13,10 +13,20 @@
 //! final or interrupted state is resubscribed with `Last-Event-ID` (against this runtime every
 //! event arrives once; against servers without the extension the Task snapshot comes first).
 //!
-//! Still to come (issue 5): retries with backoff and a retry budget, a circuit breaker, gRPC,
-//! speaking 0.3 to 0.3-only cards.
+//! Unary calls are retried on connection failures, timeouts and 429/502/503/504 (honouring
+//! `Retry-After`) with exponential backoff and full jitter, within a retry budget; sends too,
+//! since the message keeps its `messageId` (this runtime runs it once). A circuit breaker per
+//! client (one remote agent) fails calls at once while the remote keeps failing.
+//!
+//! Still to come (issue 5): gRPC and 0.3 on the client side.
 
+pub mod resilience;
 pub mod sse;
+
+use std::sync::Arc;
+
+use resilience::{Breaker, RetryBudget};
+pub use resilience::{BreakerPolicy, BreakerState, RetryPolicy};
 
 use std::time::Duration;
 
@@ -55,6 +65,9 @@ pub enum ClientError {
     /// The answer is not what A2A says it should be.
     #[error("PROTOCOL: the agent's answer is not valid A2A: {0}")]
     Protocol(String),
+    /// The circuit breaker is open: the remote failed repeatedly; no call was made.
+    #[error("CIRCUIT_OPEN: the agent failed {0} calls in a row; not calling it for a while")]
+    CircuitOpen(u32),
 }
 
 impl ClientError {
@@ -64,6 +77,7 @@ impl ClientError {
             Self::A2a { reason, .. } => reason,
             Self::Transport(_) => "TRANSPORT",
             Self::Protocol(_) => "PROTOCOL",
+            Self::CircuitOpen(_) => "CIRCUIT_OPEN",
         }
     }
 }
@@ -80,6 +94,8 @@ pub struct ClientOptions {
     pub idle_timeout: Duration,
     /// Connect timeout.
     pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+    pub breaker: BreakerPolicy,
 }
 
 impl Default for ClientOptions {
@@ -89,6 +105,8 @@ impl Default for ClientOptions {
             headers: Vec::new(),
             idle_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            breaker: BreakerPolicy::default(),
         }
     }
 }
@@ -107,6 +125,18 @@ pub struct Client {
     binding: Binding,
     headers: reqwest::header::HeaderMap,
     idle: Duration,
+    retry: RetryPolicy,
+    budget: Arc<RetryBudget>,
+    breaker: Arc<Breaker>,
+    failures_to_open: u32,
+}
+
+/// How one attempt failed.
+enum Attempt {
+    /// Worth another try (after at least the given wait).
+    Retry(ClientError, Option<Duration>),
+    /// Final; `answered` says whether the remote answered (an A2A error is a healthy remote).
+    Fail(ClientError, bool),
 }
 
 fn transport(e: reqwest::Error) -> ClientError {
@@ -176,7 +206,16 @@ impl Client {
             binding,
             headers,
             idle: opts.idle_timeout,
+            budget: Arc::new(RetryBudget::new(&opts.retry)),
+            retry: opts.retry,
+            breaker: Arc::new(Breaker::new(opts.breaker.clone())),
+            failures_to_open: opts.breaker.failures_to_open,
         })
+    }
+
+    /// The circuit breaker's state for this agent.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
     }
 
     /// The agent's card, as discovered.
@@ -199,7 +238,8 @@ impl Client {
             .header("A2A-Version", "1.0")
     }
 
-    /// One unary call: `method` (1.0 name) with `params`, over the chosen binding.
+    /// One unary call: `method` (1.0 name) with `params`, over the chosen binding, retried and
+    /// guarded by the breaker.
     async fn call<P: Serialize, R: DeserializeOwned>(
         &self,
         method: &str,
@@ -207,36 +247,86 @@ impl Client {
     ) -> Result<R, ClientError> {
         let params =
             serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let value = match &self.binding {
-            Binding::JsonRpc(url) => {
-                let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-                let resp = self
-                    .request(reqwest::Method::POST, url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .map_err(transport)?;
-                let v: Value = read_json(resp).await?;
-                if let Some(e) = v.get("error") {
-                    return Err(a2a_error(e, e.get("data")));
+        if !self.breaker.admit() {
+            return Err(ClientError::CircuitOpen(self.failures_to_open));
+        }
+        self.budget.deposit();
+        let mut attempt = 1;
+        let value = loop {
+            match self.attempt(method, &params).await {
+                Ok(v) => {
+                    self.breaker.success();
+                    break v;
                 }
-                v.get("result").cloned().unwrap_or(Value::Null)
-            }
-            Binding::Rest(base) => {
-                let (verb, path, body) = rest_route(method, &params)?;
-                let mut req = self.request(verb, &format!("{base}{path}"));
-                if let Some(b) = body {
-                    req = req.json(&b);
+                Err(Attempt::Fail(e, answered)) => {
+                    if answered {
+                        self.breaker.success();
+                    } else {
+                        self.breaker.failure();
+                    }
+                    return Err(e);
                 }
-                let resp = req.send().await.map_err(transport)?;
-                let v: Value = read_json(resp).await?;
-                if let Some(e) = v.get("error") {
-                    return Err(a2a_error(e, e.get("details")));
+                Err(Attempt::Retry(e, retry_after)) => {
+                    if attempt >= self.retry.max_attempts || !self.budget.withdraw() {
+                        self.breaker.failure();
+                        return Err(e);
+                    }
+                    tokio::time::sleep(self.retry.backoff(attempt, retry_after)).await;
+                    attempt += 1;
                 }
-                v
             }
         };
         serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("{method}: {e}")))
+    }
+
+    /// One attempt of a unary call.
+    async fn attempt(&self, method: &str, params: &Value) -> Result<Value, Attempt> {
+        let req = match &self.binding {
+            Binding::JsonRpc(url) => self
+                .request(reqwest::Method::POST, url)
+                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})),
+            Binding::Rest(base) => {
+                let (verb, path, body) =
+                    rest_route(method, params).map_err(|e| Attempt::Fail(e, false))?;
+                let r = self.request(verb, &format!("{base}{path}"));
+                match body {
+                    Some(b) => r.json(&b),
+                    None => r,
+                }
+            }
+        };
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| Attempt::Retry(transport(e), None))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let v = read_json(resp).await;
+        if matches!(status, 429 | 502 | 503 | 504) {
+            let e = match &v {
+                Ok(v) => {
+                    let e = v.get("error").cloned().unwrap_or(Value::Null);
+                    let details = e.get("data").or_else(|| e.get("details")).cloned();
+                    a2a_error(&e, details.as_ref())
+                }
+                Err(_) => ClientError::Transport(format!("the agent answered HTTP {status}")),
+            };
+            return Err(Attempt::Retry(e, retry_after));
+        }
+        let v = v.map_err(|e| Attempt::Fail(e, status < 500))?;
+        if let Some(e) = v.get("error") {
+            let details = e.get("data").or_else(|| e.get("details"));
+            return Err(Attempt::Fail(a2a_error(e, details), status < 500));
+        }
+        Ok(match self.binding {
+            Binding::JsonRpc(_) => v.get("result").cloned().unwrap_or(Value::Null),
+            Binding::Rest(_) => v,
+        })
     }
 
     /// SendMessage.

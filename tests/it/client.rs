@@ -109,3 +109,174 @@ async fn the_client_works_over_both_http_bindings() {
         .unwrap_err();
     assert!(matches!(err, ClientError::Transport(_)), "{err}");
 }
+
+mod misbehaving {
+    //! A remote that answers as its plan says: 503 with Retry-After, garbage, a hang, 500s.
+
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use a2a_runtime::client::{
+        BreakerPolicy, BreakerState, Client, ClientError, ClientOptions, RetryPolicy,
+    };
+    use a2a_runtime::protocol::GetTaskRequest;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use serde_json::json;
+
+    #[derive(Clone, Copy, Debug)]
+    enum Plan {
+        Ok,
+        Unavailable,
+        Garbage,
+        Hang,
+        ServerError,
+    }
+
+    struct Remote {
+        url: String,
+        plan: Arc<Mutex<(VecDeque<Plan>, Plan)>>,
+        calls: Arc<Mutex<usize>>,
+    }
+
+    impl Remote {
+        async fn start() -> Self {
+            let plan = Arc::new(Mutex::new((VecDeque::new(), Plan::Ok)));
+            let calls = Arc::new(Mutex::new(0));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let card = json!({"name": "flaky", "description": "", "version": "1",
+                "supportedInterfaces": [{"url": format!("{url}/"), "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
+                "capabilities": {}, "defaultInputModes": [], "defaultOutputModes": [], "skills": []});
+            let (p, c) = (plan.clone(), calls.clone());
+            let app = axum::Router::new()
+                .route(
+                    "/.well-known/agent-card.json",
+                    axum::routing::get(move || {
+                        let card = card.clone();
+                        async move { axum::Json(card) }
+                    }),
+                )
+                .route(
+                    "/",
+                    axum::routing::post(move || {
+                        let (p, c) = (p.clone(), c.clone());
+                        async move {
+                            *c.lock().unwrap() += 1;
+                            let step = {
+                                let mut p = p.lock().unwrap();
+                                let then = p.1;
+                                p.0.pop_front().unwrap_or(then)
+                            };
+                            match step {
+                                Plan::Ok => axum::Json(json!({"jsonrpc": "2.0", "id": 1, "result": {
+                                    "id": "t-1", "contextId": "c-1", "status": {"state": "TASK_STATE_COMPLETED"}}}))
+                                .into_response(),
+                                Plan::Unavailable => (
+                                    StatusCode::SERVICE_UNAVAILABLE,
+                                    [("retry-after", "1")],
+                                    "busy",
+                                )
+                                    .into_response(),
+                                Plan::Garbage => (StatusCode::OK, "<html>not json</html>").into_response(),
+                                Plan::Hang => {
+                                    tokio::time::sleep(Duration::from_secs(30)).await;
+                                    StatusCode::OK.into_response()
+                                }
+                                Plan::ServerError => {
+                                    (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response()
+                                }
+                            }
+                        }
+                    }),
+                );
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            Self { url, plan, calls }
+        }
+
+        fn plan(&self, steps: &[Plan], then: Plan) {
+            *self.plan.lock().unwrap() = (steps.iter().copied().collect(), then);
+            *self.calls.lock().unwrap() = 0;
+        }
+
+        fn calls(&self) -> usize {
+            *self.calls.lock().unwrap()
+        }
+    }
+
+    fn get() -> GetTaskRequest {
+        GetTaskRequest {
+            id: "t-1".into(),
+            ..GetTaskRequest::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn retries_backoff_timeouts_garbage_and_the_breaker() {
+        let remote = Remote::start().await;
+        let opts = ClientOptions {
+            idle_timeout: Duration::from_millis(300),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_backoff: Duration::from_millis(20),
+                ..RetryPolicy::default()
+            },
+            breaker: BreakerPolicy {
+                failures_to_open: 2,
+                cool_down: Duration::from_millis(300),
+            },
+            ..ClientOptions::default()
+        };
+        let client = Client::discover(&remote.url, opts).await.unwrap();
+
+        // 503 + Retry-After: 1, twice, then an answer: retried, waiting the asked second.
+        remote.plan(&[Plan::Unavailable, Plan::Unavailable], Plan::Ok);
+        let t0 = Instant::now();
+        let task = client.get_task(&get()).await.unwrap();
+        assert_eq!(task.id, "t-1");
+        assert_eq!(remote.calls(), 3);
+        assert!(
+            t0.elapsed() >= Duration::from_millis(1900),
+            "{:?}",
+            t0.elapsed()
+        );
+
+        // Garbage: a clear error at once, not retried.
+        remote.plan(&[Plan::Garbage], Plan::Ok);
+        let err = client.get_task(&get()).await.unwrap_err();
+        assert!(matches!(err, ClientError::Protocol(_)), "{err}");
+        assert!(err.to_string().contains("not JSON"), "{err}");
+        assert_eq!(remote.calls(), 1);
+
+        // A hang: each attempt ends at the idle timeout; the call ends well before the hang does.
+        remote.plan(&[Plan::Hang, Plan::Hang, Plan::Hang], Plan::Ok);
+        let t0 = Instant::now();
+        let err = client.get_task(&get()).await.unwrap_err();
+        assert!(matches!(err, ClientError::Transport(_)), "{err}");
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        assert_eq!(
+            client.breaker_state(),
+            BreakerState::Closed,
+            "one failed call so far"
+        );
+
+        // A second failed call opens the breaker: the next call fails without reaching the remote.
+        remote.plan(&[], Plan::ServerError);
+        assert!(client.get_task(&get()).await.is_err());
+        assert_eq!(client.breaker_state(), BreakerState::Open);
+        let before = remote.calls();
+        let err = client.get_task(&get()).await.unwrap_err();
+        assert!(matches!(err, ClientError::CircuitOpen(_)), "{err}");
+        assert_eq!(remote.calls(), before, "no call while open");
+
+        // After the cool-down one trial goes through; it succeeds, and the breaker closes.
+        remote.plan(&[], Plan::Ok);
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(client.breaker_state(), BreakerState::HalfOpen);
+        client.get_task(&get()).await.unwrap();
+        assert_eq!(client.breaker_state(), BreakerState::Closed);
+    }
+}
