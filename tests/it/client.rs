@@ -280,3 +280,110 @@ mod misbehaving {
         assert_eq!(client.breaker_state(), BreakerState::Closed);
     }
 }
+
+mod dropped_stream {
+    //! A remote whose stream drops after two events: the client resubscribes with
+    //! Last-Event-ID and the caller sees every event once.
+
+    use std::sync::{Arc, Mutex};
+
+    use a2a_runtime::client::{Client, ClientOptions, text_request};
+    use a2a_runtime::protocol::StreamResponse;
+    use axum::http::HeaderMap;
+    use axum::response::IntoResponse;
+    use serde_json::{Value, json};
+
+    fn sse(events: &[(u64, Value)]) -> axum::response::Response {
+        let body: String = events
+            .iter()
+            .map(|(id, v)| {
+                format!(
+                    "id: {id}\ndata: {}\n\n",
+                    json!({"jsonrpc": "2.0", "id": 1, "result": v})
+                )
+            })
+            .collect();
+        ([("content-type", "text/event-stream")], body).into_response()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_stream_is_resumed_from_the_last_event_id() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let card = json!({"name": "dropper", "description": "", "version": "1",
+            "supportedInterfaces": [{"url": format!("{url}/"), "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
+            "capabilities": {"streaming": true}, "defaultInputModes": [], "defaultOutputModes": [], "skills": []});
+        let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+        let s2 = seen.clone();
+        let status = |state: &str| json!({"statusUpdate": {"taskId": "t", "contextId": "c", "status": {"state": state}}});
+        let task = json!({"task": {"id": "t", "contextId": "c", "status": {"state": "TASK_STATE_SUBMITTED"}}});
+        let artifact = json!({"artifactUpdate": {"taskId": "t", "contextId": "c", "artifact": {"artifactId": "a", "parts": [{"text": "x"}]}}});
+        let (working, done) = (status("TASK_STATE_WORKING"), status("TASK_STATE_COMPLETED"));
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/agent-card.json",
+                axum::routing::get(move || {
+                    let card = card.clone();
+                    async move { axum::Json(card) }
+                }),
+            )
+            .route(
+                "/",
+                axum::routing::post(move |headers: HeaderMap, body: axum::Json<Value>| {
+                    let seen = s2.clone();
+                    let (task, working, artifact, done) = (
+                        task.clone(),
+                        working.clone(),
+                        artifact.clone(),
+                        done.clone(),
+                    );
+                    async move {
+                        let method = body["method"].as_str().unwrap_or("").to_owned();
+                        let last = headers
+                            .get("last-event-id")
+                            .map(|v| v.to_str().unwrap().to_owned());
+                        seen.lock().unwrap().push((method.clone(), last.clone()));
+                        match (method.as_str(), last.as_deref()) {
+                            // The first stream ends after two events, before the task is done.
+                            ("SendStreamingMessage", _) => sse(&[(1, task), (2, working)]),
+                            ("SubscribeToTask", Some("2")) => sse(&[(3, artifact), (4, done)]),
+                            _ => sse(&[]),
+                        }
+                    }
+                }),
+            );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let client = Client::discover(&url, ClientOptions::default())
+            .await
+            .unwrap();
+        let mut stream = client
+            .send_streaming(&text_request("go", None, None, false))
+            .await
+            .unwrap();
+        let mut kinds = Vec::new();
+        while let Some(ev) = stream.next().await {
+            kinds.push(match ev.unwrap() {
+                StreamResponse::Task(_) => "task",
+                StreamResponse::StatusUpdate(u) if u.status.state.is_terminal() => "done",
+                StreamResponse::StatusUpdate(_) => "working",
+                StreamResponse::ArtifactUpdate(_) => "artifact",
+                StreamResponse::Message(_) => "message",
+            });
+        }
+        assert_eq!(
+            kinds,
+            ["task", "working", "artifact", "done"],
+            "each event once, in order"
+        );
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                ("SendStreamingMessage".to_owned(), None),
+                ("SubscribeToTask".to_owned(), Some("2".to_owned()))
+            ]
+        );
+    }
+}
