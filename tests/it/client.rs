@@ -293,6 +293,9 @@ mod dropped_stream {
     use axum::response::IntoResponse;
     use serde_json::{Value, json};
 
+    /// The calls the remote saw: method and Last-Event-ID.
+    type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
     fn sse(events: &[(u64, Value)]) -> axum::response::Response {
         let body: String = events
             .iter()
@@ -313,7 +316,7 @@ mod dropped_stream {
         let card = json!({"name": "dropper", "description": "", "version": "1",
             "supportedInterfaces": [{"url": format!("{url}/"), "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
             "capabilities": {"streaming": true}, "defaultInputModes": [], "defaultOutputModes": [], "skills": []});
-        let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+        let seen: Seen = Arc::default();
         let s2 = seen.clone();
         let status = |state: &str| json!({"statusUpdate": {"taskId": "t", "contextId": "c", "status": {"state": state}}});
         let task = json!({"task": {"id": "t", "contextId": "c", "status": {"state": "TASK_STATE_SUBMITTED"}}});
