@@ -13,15 +13,22 @@ mod binary;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The SDK versions the interop tests run against.
-const SDK: &str = "a2a-sdk[grpc]>=1.3,<2";
+/// What the interop venv holds: the SDK (client, gRPC, HTTP server) and a server to run it.
+const PACKAGES: &[&str] = &["a2a-sdk[grpc,http-server]>=1.3,<2", "uvicorn>=0.30"];
 
-/// A Python with the SDK installed (created once, reused by later runs).
+/// A Python with the SDK installed (created once, reused by later runs; one set-up at a time for
+/// the tests of this binary).
 fn sdk_python() -> PathBuf {
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(set_up_venv).clone()
+}
+
+fn set_up_venv() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("a2a-sdk-venv");
     let python = venv.join("bin").join("python");
     let ready = venv.join(".installed");
-    if ready.exists() && std::fs::read_to_string(&ready).is_ok_and(|v| v == SDK) {
+    let wanted = PACKAGES.join(" ");
+    if ready.exists() && std::fs::read_to_string(&ready).is_ok_and(|v| v == wanted) {
         return python;
     }
     let run = |cmd: &mut Command, what: &str| {
@@ -41,10 +48,12 @@ fn sdk_python() -> PathBuf {
         "python3 -m venv",
     );
     run(
-        Command::new(&python).args(["-m", "pip", "install", "--quiet", SDK]),
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(PACKAGES),
         "pip install a2a-sdk",
     );
-    std::fs::write(&ready, SDK).expect("mark the venv ready");
+    std::fs::write(&ready, wanted).expect("mark the venv ready");
     python
 }
 
@@ -109,4 +118,108 @@ fn the_python_sdk_client_works_against_our_server_over_all_three_bindings_and_0_
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The SDK's echo server (`tests/interop/sdk_server.py`), killed when dropped.
+struct SdkServer(std::process::Child);
+
+impl Drop for SdkServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn our_client_works_against_a_python_sdk_server_over_jsonrpc_and_rest() {
+    use a2a_runtime::client::{Client, ClientOptions, text_request};
+    use a2a_runtime::protocol::{
+        CancelTaskRequest, GetTaskRequest, ListTasksRequest, SendMessageResponse, StreamResponse,
+        TaskState,
+    };
+
+    let python = sdk_python();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_server.py");
+    let _server = SdkServer(
+        Command::new(&python)
+            .arg(&script)
+            .arg(port.to_string())
+            .spawn()
+            .expect("the SDK server starts"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // Wait for the card (the Python server takes a moment to start).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut found = None;
+        while found.is_none() && std::time::Instant::now() < deadline {
+            found = Client::discover(&url, ClientOptions::default()).await.ok();
+            if found.is_none() {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+        assert!(found.is_some(), "the SDK server never served its card");
+        for binding in ["JSONRPC", "HTTP+JSON"] {
+            let opts = ClientOptions {
+                bindings: vec![binding.into()],
+                ..ClientOptions::default()
+            };
+            let client = Client::discover(&url, opts).await.unwrap();
+            assert_eq!(client.card().name, "python-echo");
+            let task = match client.send_text("hello python").await.unwrap() {
+                SendMessageResponse::Task(t) => t,
+                other => panic!("{binding}: {other:?}"),
+            };
+            assert_eq!(task.status.state, TaskState::Completed, "{binding}");
+            assert_eq!(task.artifacts[0].parts[0].text.as_deref(), Some("hello python"));
+            let got = client
+                .get_task(&GetTaskRequest {
+                    id: task.id.clone(),
+                    ..GetTaskRequest::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(got.id, task.id);
+            let page = client.list_tasks(&ListTasksRequest::default()).await.unwrap();
+            assert!(page.tasks.iter().any(|t| t.id == task.id), "{binding}");
+            let mut stream = client
+                .send_streaming(&text_request("streamed", None, None, false))
+                .await
+                .unwrap();
+            let mut last = None;
+            while let Some(ev) = stream.next().await {
+                last = Some(ev.unwrap());
+            }
+            assert!(
+                matches!(&last, Some(StreamResponse::StatusUpdate(u)) if u.status.state == TaskState::Completed),
+                "{binding}: {last:?}"
+            );
+            let waiting = match client.send_text("wait").await.unwrap() {
+                SendMessageResponse::Task(t) => t,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(waiting.status.state, TaskState::InputRequired);
+            let canceled = client
+                .cancel_task(&CancelTaskRequest {
+                    id: waiting.id,
+                    ..CancelTaskRequest::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(canceled.status.state, TaskState::Canceled, "{binding}");
+            let err = client
+                .get_task(&GetTaskRequest {
+                    id: "nope".into(),
+                    ..GetTaskRequest::default()
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(err.name(), "TASK_NOT_FOUND", "{binding}: {err}");
+        }
+    });
 }
