@@ -37,6 +37,8 @@ enum Command {
     Dlq(DlqCommand),
     #[command(flatten)]
     Client(cli::client::ClientCommand),
+    /// Open-loop load: sends at a constant rate, latency from each send's due time.
+    Bench(cli::bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -172,6 +174,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => rt.block_on(serve(args)),
         Command::Dlq(cmd) => rt.block_on(cli::dlq::run(cmd)),
+        Command::Bench(args) => rt
+            .block_on(cli::bench::run(args))
+            .map_err(|e| e.to_string()),
         Command::Client(cmd) => match rt.block_on(cli::client::run(cmd)) {
             Ok(()) => Ok(()),
             // The message starts with the error's name (TASK_NOT_FOUND, TRANSPORT, ...).

@@ -696,3 +696,33 @@ async fn the_client_commands_print_and_exit_as_documented() {
     let (ok, _, err) = a2a(&["card", "http://127.0.0.1:9"]);
     assert!(!ok && err.contains("TRANSPORT"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a2a_bench_reports_open_loop_latency() {
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    manifest(actors.path(), "echo", 0, "resume");
+    let server = Server::start(data.path(), actors.path());
+    let url = format!("{}/agents/echo", server.url);
+    let (ok, out, err) = a2a(&["bench", &url, "--rate", "200", "--duration", "1", "--json"]);
+    assert!(ok, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sent"], 200, "{v}");
+    assert_eq!(v["ok"], 200, "{v}");
+    assert_eq!(v["errors"], json!({}));
+    let p = &v["latency_ms"];
+    assert!(
+        p["p50"].as_f64().unwrap() > 0.0 && p["p50"].as_f64() <= p["p99"].as_f64(),
+        "{v}"
+    );
+    // Nothing listening: every call fails, the exit status says so.
+    let (ok, _, err) = a2a(&[
+        "bench",
+        "http://127.0.0.1:9",
+        "--rate",
+        "10",
+        "--duration",
+        "1",
+    ]);
+    assert!(!ok && err.contains("TRANSPORT"), "{err}");
+}
