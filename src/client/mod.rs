@@ -35,9 +35,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::protocol::{
-    AgentCard, CancelTaskRequest, GetTaskRequest, ListTasksRequest, ListTasksResponse, Message,
-    Part, Role, SendMessageConfiguration, SendMessageRequest, SendMessageResponse, StreamResponse,
-    Task,
+    AgentCard, CancelTaskRequest, GetTaskRequest, ListTaskPushNotificationConfigsResponse,
+    ListTasksRequest, ListTasksResponse, Message, Part, Role, SendMessageConfiguration,
+    SendMessageRequest, SendMessageResponse, StreamResponse, Task, TaskPushNotificationConfig,
 };
 use sse::SseParser;
 
@@ -357,6 +357,55 @@ impl Client {
         self.call("CancelTask", req).await
     }
 
+    /// CreateTaskPushNotificationConfig.
+    pub async fn create_push_config(
+        &self,
+        cfg: &TaskPushNotificationConfig,
+    ) -> Result<TaskPushNotificationConfig, ClientError> {
+        self.call("CreateTaskPushNotificationConfig", cfg).await
+    }
+
+    /// GetTaskPushNotificationConfig.
+    pub async fn get_push_config(
+        &self,
+        task_id: &str,
+        id: &str,
+    ) -> Result<TaskPushNotificationConfig, ClientError> {
+        self.call(
+            "GetTaskPushNotificationConfig",
+            &json!({"taskId": task_id, "id": id}),
+        )
+        .await
+    }
+
+    /// ListTaskPushNotificationConfigs (one page).
+    pub async fn list_push_configs(
+        &self,
+        task_id: &str,
+    ) -> Result<ListTaskPushNotificationConfigsResponse, ClientError> {
+        self.call(
+            "ListTaskPushNotificationConfigs",
+            &json!({"taskId": task_id}),
+        )
+        .await
+    }
+
+    /// DeleteTaskPushNotificationConfig.
+    pub async fn delete_push_config(&self, task_id: &str, id: &str) -> Result<(), ClientError> {
+        let _: Value = self
+            .call(
+                "DeleteTaskPushNotificationConfig",
+                &json!({"taskId": task_id, "id": id}),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// GetExtendedAgentCard.
+    pub async fn extended_card(&self) -> Result<AgentCard, ClientError> {
+        self.call("GetExtendedAgentCard", &json!({})).await
+    }
+
     /// SendStreamingMessage: the task's events, resumed by itself after a dropped connection.
     pub async fn send_streaming(
         &self,
@@ -478,6 +527,27 @@ fn rest_route(
             Some(json!({})),
         ),
         "SubscribeToTask" => (M::POST, format!("/tasks/{}:subscribe", s("id")), None),
+        "CreateTaskPushNotificationConfig" => (
+            M::POST,
+            format!("/tasks/{}/pushNotificationConfigs", s("taskId")),
+            Some(p.clone()),
+        ),
+        "GetTaskPushNotificationConfig" => (
+            M::GET,
+            format!("/tasks/{}/pushNotificationConfigs/{}", s("taskId"), s("id")),
+            None,
+        ),
+        "ListTaskPushNotificationConfigs" => (
+            M::GET,
+            format!("/tasks/{}/pushNotificationConfigs", s("taskId")),
+            None,
+        ),
+        "DeleteTaskPushNotificationConfig" => (
+            M::DELETE,
+            format!("/tasks/{}/pushNotificationConfigs/{}", s("taskId"), s("id")),
+            None,
+        ),
+        "GetExtendedAgentCard" => (M::GET, "/extendedAgentCard".into(), None),
         other => return Err(ClientError::Protocol(format!("no REST route for {other}"))),
     })
 }

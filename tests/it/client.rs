@@ -70,6 +70,45 @@ async fn the_client_works_over_both_http_bindings() {
         // Subscribe to a waiting task: it stays open until the cancel ends it.
         let waiting = task_of(client.send_text("input").await.unwrap());
         assert_eq!(waiting.status.state, TaskState::InputRequired);
+        // Push configs on it, through the client.
+        let cfg = a2a_runtime::protocol::TaskPushNotificationConfig {
+            task_id: waiting.id.clone(),
+            id: "hook".into(),
+            url: "https://example.com/hook".into(),
+            ..Default::default()
+        };
+        assert_eq!(client.create_push_config(&cfg).await.unwrap().id, "hook");
+        assert_eq!(
+            client
+                .get_push_config(&waiting.id, "hook")
+                .await
+                .unwrap()
+                .url,
+            "https://example.com/hook"
+        );
+        assert_eq!(
+            client
+                .list_push_configs(&waiting.id)
+                .await
+                .unwrap()
+                .configs
+                .len(),
+            1
+        );
+        client
+            .delete_push_config(&waiting.id, "hook")
+            .await
+            .unwrap();
+        assert!(
+            client
+                .list_push_configs(&waiting.id)
+                .await
+                .unwrap()
+                .configs
+                .is_empty()
+        );
+        let err = client.extended_card().await.unwrap_err();
+        assert_eq!(err.name(), "UNSUPPORTED_OPERATION", "{binding}: {err}");
         let mut sub = client.subscribe(&waiting.id, None).await.unwrap();
         assert!(matches!(
             sub.next().await,
