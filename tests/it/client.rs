@@ -429,3 +429,54 @@ mod dropped_stream {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_are_cached_as_cache_control_says_and_revalidated_with_etags() {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use std::sync::{Arc, Mutex};
+
+    // (200s, 304s) served
+    let hits: Arc<Mutex<(u32, u32)>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let card = serde_json::json!({"name": "cached", "description": "", "version": "1",
+        "supportedInterfaces": [{"url": format!("{url}/"), "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
+        "capabilities": {}, "defaultInputModes": [], "defaultOutputModes": [], "skills": []});
+    let h = hits.clone();
+    let app = axum::Router::new().route(
+        "/.well-known/agent-card.json",
+        axum::routing::get(move |headers: HeaderMap| {
+            let (h, card) = (h.clone(), card.clone());
+            async move {
+                let cache = [("cache-control", "max-age=1"), ("etag", "\"v1\"")];
+                if headers.get("if-none-match").is_some_and(|v| v == "\"v1\"") {
+                    h.lock().unwrap().1 += 1;
+                    return (StatusCode::NOT_MODIFIED, cache).into_response();
+                }
+                h.lock().unwrap().0 += 1;
+                (cache, axum::Json(card)).into_response()
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let first = Client::discover(&url, ClientOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(first.card().name, "cached");
+    assert_eq!(*hits.lock().unwrap(), (1, 0));
+    // Fresh: no request at all.
+    Client::discover(&url, ClientOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(*hits.lock().unwrap(), (1, 0));
+    // Stale: revalidated with the ETag, answered 304, the cached card used.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = Client::discover(&url, ClientOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.card().name, "cached");
+    assert_eq!(*hits.lock().unwrap(), (1, 1));
+}
