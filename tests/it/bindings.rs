@@ -495,15 +495,7 @@ async fn the_scenario_over_grpc() {
 async fn grpc_statuses_carry_the_suites_codes_and_an_error_info() {
     let (s, _) = scripted(|_| {}).await;
     // The card lists gRPC as a bare host:port.
-    let card: Value = s
-        .client
-        .get(format!("{}/.well-known/agent-card.json", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let card = s.get_json("/.well-known/agent-card.json").await;
     assert_eq!(card["supportedInterfaces"][2]["protocolBinding"], "GRPC");
     assert_eq!(card["supportedInterfaces"][2]["url"], s.grpc.as_str());
 

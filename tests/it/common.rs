@@ -161,6 +161,18 @@ impl TestServer {
             .unwrap_or_else(|| panic!("SendMessage failed: {r}"))
     }
 
+    /// GETs `path` and returns its JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     pub async fn get_task(&self, id: &str) -> Value {
         let r = self.rpc("GetTask", json!({"id": id})).await;
         r.get("result")

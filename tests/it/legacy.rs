@@ -149,15 +149,7 @@ async fn a_0_3_client_gets_0_3_shapes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_0_3_card_is_served_at_agent_json() {
     let (s, _) = scripted(|_| {}).await;
-    let card: Value = s
-        .client
-        .get(format!("{}/.well-known/agent.json", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let card = s.get_json("/.well-known/agent.json").await;
     assert_eq!(card["protocolVersion"], "0.3.0");
     assert_eq!(card["preferredTransport"], "JSONRPC");
     assert_eq!(card["url"], format!("{}/", s.url));

@@ -139,15 +139,7 @@ async fn every_event_reaches_the_webhook_in_order_with_its_headers() {
 async fn push_config_crud_follows_the_spec() {
     let hook = Webhook::start().await;
     let s = server(5).await;
-    let card: Value = s
-        .client
-        .get(format!("{}/.well-known/agent-card.json", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let card = s.get_json("/.well-known/agent-card.json").await;
     assert_eq!(card["capabilities"]["pushNotifications"], true);
 
     let task = s.send_msg(msg("input"), json!({})).await["task"].clone();

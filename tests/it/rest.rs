@@ -48,15 +48,7 @@ fn send_body(text: &str) -> String {
 async fn routes_answer_under_agents_and_tenants_with_the_right_statuses() {
     let (s, _) = scripted(|_| {}).await;
     // The card lists the HTTP bindings at the same base (and gRPC, which the test server runs).
-    let card: Value = s
-        .client
-        .get(format!("{}/.well-known/agent-card.json", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let card = s.get_json("/.well-known/agent-card.json").await;
     let bindings: Vec<&str> = card["supportedInterfaces"]
         .as_array()
         .unwrap()
