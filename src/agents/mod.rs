@@ -1,16 +1,18 @@
 //! Built-in agent kinds that manifests name with `kind = "..."`.
 
 mod echo;
+mod relay;
 mod tck;
 
 pub use echo::Echo;
+pub use relay::Relay;
 pub use tck::{REQUIRED_EXTENSION, Tck};
 
 use crate::config::AgentSpec;
 use crate::runtime::{Runtime, RuntimeError};
 
 /// The kinds `a2a serve` knows.
-pub const KINDS: &[&str] = &["echo", "tck"];
+pub const KINDS: &[&str] = &["echo", "relay", "tck"];
 
 /// Starts the built-in agent a manifest names.
 pub async fn spawn(runtime: &Runtime, spec: AgentSpec) -> Result<(), RuntimeError> {
@@ -18,6 +20,10 @@ pub async fn spawn(runtime: &Runtime, spec: AgentSpec) -> Result<(), RuntimeErro
         "echo" | "" => {
             let echo = Echo::from_settings(&spec.settings).map_err(RuntimeError::InvalidSpec)?;
             runtime.add_agent(spec, echo).await
+        }
+        "relay" => {
+            let relay = Relay::from_settings(&spec.settings).map_err(RuntimeError::InvalidSpec)?;
+            runtime.add_agent(spec, relay).await
         }
         "tck" => {
             if let Some(k) = spec.settings.keys().next() {

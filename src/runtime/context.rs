@@ -198,6 +198,12 @@ impl TaskContext {
             .await
     }
 
+    /// The same, with a whole message as the status message (parts, metadata).
+    pub async fn input_required_with(&self, message: Message) -> Result<(), AgentError> {
+        self.emit(Change::Status(TaskState::InputRequired, Some(message)))
+            .await
+    }
+
     /// The task waits for credentials; `text` says which.
     pub async fn auth_required(&self, text: impl Into<String>) -> Result<(), AgentError> {
         self.emit(Change::Status(TaskState::AuthRequired, text_message(text)))

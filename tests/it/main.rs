@@ -10,6 +10,7 @@ mod methods;
 mod multiturn;
 mod overload;
 mod push;
+mod relay;
 mod rest;
 mod retention;
 mod streaming;
