@@ -55,6 +55,7 @@
 //! - A handler that panics or fails fails only its own task.
 
 pub mod agents;
+pub mod backoff;
 pub mod client;
 pub mod config;
 pub mod protocol;

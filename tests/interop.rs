@@ -84,40 +84,46 @@ fn the_python_sdk_client_works_against_our_server_over_all_three_bindings_and_0_
     let python = sdk_python();
     let (fast, _d1, _a1) = server(0);
     let (slow, _d2, _a2) = server(2000);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_client.py");
     for binding in ["JSONRPC", "HTTP+JSON", "GRPC"] {
-        let out = Command::new(&python)
-            .arg(&script)
-            .arg(&fast.url)
-            .arg(&slow.url)
-            .arg(binding)
-            .output()
-            .expect("the SDK script runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains(&format!("OK {binding}")),
-            "{binding}:\n{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_script(
+            &python,
+            "sdk_client.py",
+            &fast.url,
+            &slow.url,
+            binding,
+            &format!("OK {binding}"),
         );
     }
     // The SDK's 0.3 compatibility clients: JSON-RPC (message/send & co.) and REST (/v1/...),
     // 0.3 shapes, no A2A-Version.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_client_v03.py");
     for binding in ["JSONRPC", "HTTP+JSON"] {
-        let out = Command::new(&python)
-            .arg(&script)
-            .arg(&fast.url)
-            .arg(&slow.url)
-            .arg(binding)
-            .output()
-            .expect("the SDK script runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains(&format!("OK 0.3 {binding}")),
-            "0.3 {binding}:\n{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_script(
+            &python,
+            "sdk_client_v03.py",
+            &fast.url,
+            &slow.url,
+            binding,
+            &format!("OK 0.3 {binding}"),
         );
     }
+}
+
+/// Runs `tests/interop/{script} FAST SLOW BINDING` and expects it to succeed printing `ok`.
+fn run_script(python: &Path, script: &str, fast: &str, slow: &str, binding: &str, ok: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(script);
+    let out = Command::new(python)
+        .arg(&path)
+        .args([fast, slow, binding])
+        .output()
+        .expect("the SDK script runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(ok),
+        "{script} {binding}:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The SDK's echo server (`tests/interop/sdk_server.py`), killed when dropped.

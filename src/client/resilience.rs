@@ -35,12 +35,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry `n` (1-based): full jitter, never sooner than `retry_after`.
     pub fn backoff(&self, n: u32, retry_after: Option<Duration>) -> Duration {
-        let cap = self
-            .base_backoff
-            .saturating_mul(1u32 << n.saturating_sub(1).min(16))
-            .min(self.max_backoff);
-        let jittered = cap.mul_f64(random_unit());
-        retry_after.map_or(jittered, |ra| jittered.max(ra))
+        crate::backoff::full_jitter(self.base_backoff, self.max_backoff, n, retry_after)
     }
 }
 
@@ -201,18 +196,6 @@ impl Breaker {
             }
         }
     }
-}
-
-fn random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

@@ -260,28 +260,7 @@ async fn deliver_head(ctx: &Ctx, lane: &Lane) -> Result<bool, StoreError> {
 /// Exponential backoff with full jitter (uniform in `[0, min(max, base·2^(n-1))]`), and never
 /// sooner than the webhook's `Retry-After`.
 fn backoff(s: &PushSettings, attempts: u32, failure: &Failure) -> Duration {
-    let exp = s
-        .backoff_base
-        .saturating_mul(1u32 << attempts.saturating_sub(1).min(20))
-        .min(s.backoff_max);
-    let jittered = exp.mul_f64(random_unit());
-    match failure.retry_after {
-        Some(ra) => jittered.max(ra),
-        None => jittered,
-    }
-}
-
-/// A uniform random number in `[0, 1)` (for jitter; not for anything secret).
-fn random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    crate::backoff::full_jitter(s.backoff_base, s.backoff_max, attempts, failure.retry_after)
 }
 
 #[cfg(test)]
