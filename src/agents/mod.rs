@@ -2,17 +2,19 @@
 
 mod echo;
 mod relay;
+mod router;
 mod tck;
 
 pub use echo::Echo;
 pub use relay::Relay;
+pub use router::Router;
 pub use tck::{REQUIRED_EXTENSION, Tck};
 
 use crate::config::AgentSpec;
 use crate::runtime::{Runtime, RuntimeError};
 
 /// The kinds `a2a serve` knows.
-pub const KINDS: &[&str] = &["echo", "relay", "tck"];
+pub const KINDS: &[&str] = &["echo", "relay", "router", "tck"];
 
 /// Starts the built-in agent a manifest names.
 pub async fn spawn(runtime: &Runtime, spec: AgentSpec) -> Result<(), RuntimeError> {
@@ -24,6 +26,11 @@ pub async fn spawn(runtime: &Runtime, spec: AgentSpec) -> Result<(), RuntimeErro
         "relay" => {
             let relay = Relay::from_settings(&spec.settings).map_err(RuntimeError::InvalidSpec)?;
             runtime.add_agent(spec, relay).await
+        }
+        "router" => {
+            let router =
+                Router::from_settings(&spec.settings).map_err(RuntimeError::InvalidSpec)?;
+            runtime.add_agent(spec, router).await
         }
         "tck" => {
             if let Some(k) = spec.settings.keys().next() {

@@ -20,6 +20,7 @@
 //!
 //! Still to come (issue 5): gRPC and 0.3 on the client side.
 
+pub mod remote;
 pub mod resilience;
 pub mod sse;
 
@@ -147,6 +148,19 @@ impl Client {
     /// Fetches the agent card at `url` (the agent's base, or the card's own URL) and picks a
     /// binding.
     pub async fn discover(url: &str, opts: ClientOptions) -> Result<Self, ClientError> {
+        let breaker = Arc::new(Breaker::new(opts.breaker.clone()));
+        let budget = Arc::new(RetryBudget::new(&opts.retry));
+        Self::discover_guarded(url, opts, breaker, budget).await
+    }
+
+    /// [`Client::discover`] with a breaker and retry budget shared with other clients of the
+    /// same remote agent (see [`remote`]).
+    pub(crate) async fn discover_guarded(
+        url: &str,
+        opts: ClientOptions,
+        breaker: Arc<Breaker>,
+        budget: Arc<RetryBudget>,
+    ) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .connect_timeout(opts.connect_timeout)
             .read_timeout(opts.idle_timeout)
@@ -191,9 +205,9 @@ impl Client {
             binding,
             headers,
             idle: opts.idle_timeout,
-            budget: Arc::new(RetryBudget::new(&opts.retry)),
+            budget,
             retry: opts.retry,
-            breaker: Arc::new(Breaker::new(opts.breaker.clone())),
+            breaker,
             failures_to_open: opts.breaker.failures_to_open,
         })
     }
@@ -232,16 +246,66 @@ impl Client {
     ) -> Result<R, ClientError> {
         let params =
             serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let value = self.with_retries(|| self.attempt(method, &params)).await?;
+        serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("{method}: {e}")))
+    }
+
+    /// The HTTP request of `method` over the chosen binding.
+    fn build(&self, method: &str, params: &Value) -> Result<reqwest::RequestBuilder, ClientError> {
+        Ok(match &self.binding {
+            Binding::JsonRpc(url) => self
+                .request(reqwest::Method::POST, url)
+                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})),
+            Binding::Rest(base) => {
+                let (verb, path, body) = rest_route(method, params)?;
+                let r = self.request(verb, &format!("{base}{path}"));
+                match body {
+                    Some(b) => r.json(&b),
+                    None => r,
+                }
+            }
+        })
+    }
+
+    /// Sends one attempt; an overloaded or unreachable remote is worth a retry.
+    async fn send_once(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, Attempt> {
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| Attempt::Retry(transport(e), None))?;
+        let status = resp.status().as_u16();
+        if !matches!(status, 429 | 502 | 503 | 504) {
+            return Ok(resp);
+        }
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let e = match read_json(resp).await {
+            Ok(v) => error_of(&v),
+            Err(_) => ClientError::Transport(format!("the agent answered HTTP {status}")),
+        };
+        Err(Attempt::Retry(e, retry_after))
+    }
+
+    /// Runs `once` under the breaker, retrying what is worth it with backoff within the budget.
+    async fn with_retries<T, F, Fut>(&self, mut once: F) -> Result<T, ClientError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Attempt>>,
+    {
         if !self.breaker.admit() {
             return Err(ClientError::CircuitOpen(self.failures_to_open));
         }
         self.budget.deposit();
         let mut attempt = 1;
-        let value = loop {
-            match self.attempt(method, &params).await {
+        loop {
+            match once().await {
                 Ok(v) => {
                     self.breaker.success();
-                    break v;
+                    return Ok(v);
                 }
                 Err(Attempt::Fail(e, answered)) => {
                     if answered {
@@ -260,53 +324,21 @@ impl Client {
                     attempt += 1;
                 }
             }
-        };
-        serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("{method}: {e}")))
+        }
     }
 
     /// One attempt of a unary call.
     async fn attempt(&self, method: &str, params: &Value) -> Result<Value, Attempt> {
-        let req = match &self.binding {
-            Binding::JsonRpc(url) => self
-                .request(reqwest::Method::POST, url)
-                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})),
-            Binding::Rest(base) => {
-                let (verb, path, body) =
-                    rest_route(method, params).map_err(|e| Attempt::Fail(e, false))?;
-                let r = self.request(verb, &format!("{base}{path}"));
-                match body {
-                    Some(b) => r.json(&b),
-                    None => r,
-                }
-            }
-        };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| Attempt::Retry(transport(e), None))?;
+        let req = self
+            .build(method, params)
+            .map_err(|e| Attempt::Fail(e, false))?;
+        let resp = self.send_once(req).await?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let v = read_json(resp).await;
-        if matches!(status, 429 | 502 | 503 | 504) {
-            let e = match &v {
-                Ok(v) => {
-                    let e = v.get("error").cloned().unwrap_or(Value::Null);
-                    let details = e.get("data").or_else(|| e.get("details")).cloned();
-                    a2a_error(&e, details.as_ref())
-                }
-                Err(_) => ClientError::Transport(format!("the agent answered HTTP {status}")),
-            };
-            return Err(Attempt::Retry(e, retry_after));
-        }
-        let v = v.map_err(|e| Attempt::Fail(e, status < 500))?;
-        if let Some(e) = v.get("error") {
-            let details = e.get("data").or_else(|| e.get("details"));
-            return Err(Attempt::Fail(a2a_error(e, details), status < 500));
+        let v = read_json(resp)
+            .await
+            .map_err(|e| Attempt::Fail(e, status < 500))?;
+        if v.get("error").is_some() {
+            return Err(Attempt::Fail(error_of(&v), status < 500));
         }
         Ok(match self.binding {
             Binding::JsonRpc(_) => v.get("result").cloned().unwrap_or(Value::Null),
@@ -548,6 +580,12 @@ async fn read_json(resp: reqwest::Response) -> Result<Value, ClientError> {
     })
 }
 
+/// The A2A error in a JSON-RPC error response or a REST `{"error": Status}` body.
+fn error_of(body: &Value) -> ClientError {
+    let e = body.get("error").unwrap_or(&Value::Null);
+    a2a_error(e, e.get("data").or_else(|| e.get("details")))
+}
+
 fn a2a_error(e: &Value, details: Option<&Value>) -> ClientError {
     let reason = details
         .and_then(Value::as_array)
@@ -692,36 +730,32 @@ impl EventStream {
         params: Value,
         last_id: Option<u64>,
     ) -> Result<(), ClientError> {
-        let req = match &self.client.binding {
-            Binding::JsonRpc(url) => self
-                .client
-                .request(reqwest::Method::POST, url)
-                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})),
-            Binding::Rest(base) => {
-                let (verb, path, body) = rest_route(method, &params)?;
-                let r = self.client.request(verb, &format!("{base}{path}"));
-                match body {
-                    Some(b) => r.json(&b),
-                    None => r,
-                }
+        let client = self.client.clone();
+        let once = || async {
+            let req = client
+                .build(method, &params)
+                .map_err(|e| Attempt::Fail(e, false))?;
+            let req = match last_id {
+                Some(id) => req.header("Last-Event-ID", id.to_string()),
+                None => req,
+            };
+            let resp = client.send_once(req).await?;
+            let is_sse = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("text/event-stream"));
+            if is_sse {
+                return Ok(resp);
             }
+            let status = resp.status().as_u16();
+            let answered = status < 500;
+            let v = read_json(resp)
+                .await
+                .map_err(|e| Attempt::Fail(e, answered))?;
+            Err(Attempt::Fail(error_of(&v), answered))
         };
-        let req = match last_id {
-            Some(id) => req.header("Last-Event-ID", id.to_string()),
-            None => req,
-        };
-        let resp = req.send().await.map_err(transport)?;
-        let is_sse = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/event-stream"));
-        if !is_sse {
-            let v = read_json(resp).await?;
-            let e = v.get("error").cloned().unwrap_or(Value::Null);
-            let details = e.get("data").or_else(|| e.get("details")).cloned();
-            return Err(a2a_error(&e, details.as_ref()));
-        }
+        let resp = client.with_retries(once).await?;
         self.parser = SseParser::new(MAX_EVENT);
         self.resp = Some(resp);
         Ok(())
@@ -783,9 +817,7 @@ impl EventStream {
             .map_err(|e| ClientError::Protocol(format!("event data: {e}")))?;
         if ev.event == "error" || v.get("error").is_some() {
             self.done = true;
-            let e = v.get("error").cloned().unwrap_or(Value::Null);
-            let details = e.get("data").or_else(|| e.get("details")).cloned();
-            return Err(a2a_error(&e, details.as_ref()));
+            return Err(error_of(&v));
         }
         let result = match self.client.binding {
             Binding::JsonRpc(_) => v.get("result").cloned().unwrap_or(Value::Null),

@@ -6,6 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::agent::AgentError;
 use super::core::{Change, Refused, TaskCore};
+use crate::client::remote::{RemoteAgent, Remotes};
 use crate::protocol::{Artifact, Message, Part, Task, TaskState};
 
 /// One turn of one task, handed to [`Agent::on_message`](super::Agent::on_message).
@@ -19,6 +20,7 @@ pub struct TaskContext {
     pub(crate) task: Arc<Task>,
     pub(crate) cancel: CancellationToken,
     pub(crate) attempt: u32,
+    pub(crate) remotes: Arc<Remotes>,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -88,6 +90,16 @@ impl TaskContext {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
+    }
+
+    /// The remote agent at `url` (its base URL or card URL), reached through the runtime's
+    /// actor for it: bounded calls in flight, one circuit breaker per remote for every task.
+    /// [`TaskContext::delegate`] hands a whole turn to it.
+    pub async fn remote(&self, url: &str) -> Result<RemoteAgent, AgentError> {
+        self.remotes
+            .get(url)
+            .await
+            .map_err(|e| AgentError::Failed(format!("remote agent {url}: {e}")))
     }
 
     /// Completes when the task is cancelled.
@@ -207,6 +219,12 @@ impl TaskContext {
     /// The task waits for credentials; `text` says which.
     pub async fn auth_required(&self, text: impl Into<String>) -> Result<(), AgentError> {
         self.emit(Change::Status(TaskState::AuthRequired, text_message(text)))
+            .await
+    }
+
+    /// The same, with a whole message as the status message.
+    pub async fn auth_required_with(&self, message: Message) -> Result<(), AgentError> {
+        self.emit(Change::Status(TaskState::AuthRequired, Some(message)))
             .await
     }
 

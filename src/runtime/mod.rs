@@ -12,6 +12,7 @@ mod agent;
 mod agent_actor;
 mod context;
 mod core;
+mod delegate;
 mod live;
 mod operations;
 mod push_config;
@@ -31,6 +32,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 pub use agent::{Agent, AgentError};
 pub use context::{TaskContext, text_artifact};
+pub use delegate::{Delegated, Delegation, REMOTE_KEY, delegation_of};
 pub use push_config::retry_dead_letters;
 pub use stream::{StreamEvent, TaskStream};
 
@@ -40,6 +42,7 @@ use self::core::{Change, TaskCore};
 pub(crate) use self::live::{LiveGuard, LiveTasks};
 use self::supervisor::{AgentSupervisor, SupervisorMsg};
 use self::task::{TaskMsg, Turn, TurnKind};
+use crate::client::remote::{RemoteAgent, RemoteOptions, Remotes};
 use crate::config::{AgentSpec, OnRestart};
 use crate::protocol::{A2aError, ErrorKind, Message, Part, TaskState};
 use crate::push::PushSettings;
@@ -75,6 +78,8 @@ pub struct RuntimeConfig {
     pub push: PushSettings,
     /// What the log keeps, and for how long.
     pub retention: Retention,
+    /// How agents reach remote agents (see [`crate::client::remote`]).
+    pub remote: RemoteOptions,
 }
 
 impl RuntimeConfig {
@@ -86,6 +91,7 @@ impl RuntimeConfig {
             cache_bytes: 512 << 20,
             push: PushSettings::default(),
             retention: Retention::default(),
+            remote: RemoteOptions::default(),
         }
     }
 }
@@ -100,6 +106,7 @@ pub(crate) struct AgentShared {
     pub running: Arc<Semaphore>,
     pub log: Log,
     pub live: Arc<LiveTasks>,
+    pub remotes: Arc<Remotes>,
 }
 
 /// An agent as the runtime holds it: shared parts plus its (restartable) actor.
@@ -135,6 +142,7 @@ struct Inner {
     agents: RwLock<HashMap<String, Arc<AgentEntry>>>,
     live: Arc<LiveTasks>,
     supervisor: ActorRef<SupervisorMsg>,
+    remotes: Arc<Remotes>,
     closing: AtomicBool,
     /// Webhook addresses allowed (checked again when connecting).
     push: crate::push::AddressPolicy,
@@ -233,12 +241,18 @@ impl Runtime {
         let (supervisor, _) = Actor::spawn(None, AgentSupervisor, ())
             .await
             .map_err(|e| RuntimeError::Actor(e.to_string()))?;
+        let remotes = Arc::new(
+            Remotes::start(config.remote.clone())
+                .await
+                .map_err(RuntimeError::Actor)?,
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 log,
                 agents: RwLock::new(HashMap::new()),
                 live: Arc::new(LiveTasks::default()),
                 supervisor,
+                remotes,
                 closing: AtomicBool::new(false),
                 push: config.push.policy,
                 shutdown,
@@ -268,6 +282,7 @@ impl Runtime {
             handler,
             log: self.inner.log.clone(),
             live: self.inner.live.clone(),
+            remotes: self.inner.remotes.clone(),
         });
         let entry = Arc::new(AgentEntry {
             shared,
@@ -286,6 +301,12 @@ impl Runtime {
             agents.insert(name, entry);
         }
         Ok(())
+    }
+
+    /// The remote agent at `url`, shared by every agent of this runtime (one breaker per
+    /// remote); see [`TaskContext::remote`] for handlers.
+    pub async fn remote(&self, url: &str) -> Result<RemoteAgent, crate::client::ClientError> {
+        self.inner.remotes.get(url).await
     }
 
     fn entry(&self, name: &str) -> Option<Arc<AgentEntry>> {

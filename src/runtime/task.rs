@@ -289,6 +289,7 @@ async fn start_turn(myself: &ActorRef<TaskMsg>, st: &mut TaskActorState, turn: T
         task: Arc::new(record.task),
         cancel: cancel.clone(),
         attempt: record.attempts,
+        remotes: st.agent.remotes.clone(),
     };
     st.running = Some(cancel);
     answer(Ok(Accepted::Running { core, ticket }));
@@ -307,9 +308,19 @@ async fn cancel(st: &TaskActorState, reply: oneshot::Sender<Result<Task, A2aErro
             }
             let core = st.core.clone();
             let log = st.agent.log.clone();
+            let remotes = st.running.is_none().then(|| st.agent.remotes.clone());
             // Answer once the cancel is durable, without holding up the actor.
             tokio::spawn(async move {
                 let (task, p) = core.snapshot().await;
+                // A waiting task that delegated to a remote one: the remote task goes too (a
+                // running turn does this itself, see `TaskContext::delegate`).
+                if let Some((remotes, d)) = remotes.zip(super::delegation_of(&task)) {
+                    tokio::spawn(async move {
+                        if let Ok(remote) = remotes.get(&d.url).await {
+                            super::delegate::cancel_remote(&remote, &d.task_id).await;
+                        }
+                    });
+                }
                 let r = match log.durable(ticket.max(p.ticket)).await {
                     Ok(()) => Ok(task),
                     Err(e) => Err(A2aError::with_message(ErrorKind::Internal, e.to_string())),

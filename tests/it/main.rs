@@ -13,6 +13,7 @@ mod push;
 mod relay;
 mod rest;
 mod retention;
+mod router;
 mod streaming;
 mod supervision;
 #[path = "../support/webhook.rs"]

@@ -1,0 +1,169 @@
+//! `router`: hands each task to one of several remote agents, picked by the skills and tags in
+//! their cards, and falls back to the next when one cannot be reached, fails before it starts a
+//! task, or has its circuit breaker open. The chosen agent's task is mirrored as the router's
+//! own (see [`TaskContext::delegate`]); follow-ups go to the agent that asked for them;
+//! canceling cancels the remote task.
+//!
+//! Ranking, per task: a message whose metadata names a `skill` goes only to agents whose card
+//! has a skill of that id. Otherwise each agent scores one point per word of the message that
+//! is one of its skills' tags, ids or name words; higher scores first, ties in manifest order.
+//! Agents whose breaker is open go last. Once a remote task has started, the router does not
+//! move the work elsewhere (it would run twice); a remote lost mid-task fails the task.
+//!
+//! Settings (`[settings]` in the manifest):
+//! - `targets` (required): the remote agents' base URLs, in order of preference.
+
+use std::collections::HashSet;
+
+use crate::client::BreakerState;
+use crate::client::remote::RemoteAgent;
+use crate::protocol::AgentCard;
+use crate::runtime::{Agent, AgentError, Delegated, TaskContext};
+
+/// The router agent.
+#[derive(Debug, Clone)]
+pub struct Router {
+    targets: Vec<String>,
+}
+
+impl Router {
+    pub fn new(targets: Vec<String>) -> Self {
+        Self { targets }
+    }
+
+    /// Reads `[settings]`.
+    pub fn from_settings(settings: &toml::Table) -> Result<Self, String> {
+        if let Some(k) = settings.keys().find(|k| k.as_str() != "targets") {
+            return Err(format!("unknown router setting {k:?} (known: targets)"));
+        }
+        let targets: Vec<String> = match settings.get("targets") {
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    toml::Value::String(u) if u.starts_with("http") => Ok(u.clone()),
+                    other => Err(format!("settings.targets: {other:?} is not an http(s) URL")),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err("settings.targets must be a list of remote agents' URLs".into()),
+        };
+        if targets.is_empty() {
+            return Err("settings.targets is empty".into());
+        }
+        Ok(Self::new(targets))
+    }
+}
+
+fn words(text: &str) -> HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// How well a card fits the message's words.
+fn score(card: &AgentCard, words: &HashSet<String>) -> usize {
+    card.skills
+        .iter()
+        .map(|s| {
+            let mut terms: HashSet<String> = s.tags.iter().map(|t| t.to_lowercase()).collect();
+            terms.insert(s.id.to_lowercase());
+            terms.extend(self::words(&s.name));
+            terms.intersection(words).count()
+        })
+        .sum()
+}
+
+/// The targets in the order to try them; `Err` when the message asks for a skill nobody has.
+pub fn rank(
+    targets: &[(RemoteAgent, Option<AgentCard>)],
+    text: &str,
+    skill: Option<&str>,
+) -> Result<Vec<RemoteAgent>, String> {
+    let words = words(text);
+    let mut ranked: Vec<(bool, usize, usize, &RemoteAgent)> = targets
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, card))| match skill {
+            // An agent whose card is unknown (down) may still have it: keep it, last.
+            Some(id) => card
+                .as_ref()
+                .is_none_or(|c| c.skills.iter().any(|s| s.id == id)),
+            None => true,
+        })
+        .map(|(i, (remote, card))| {
+            let open = remote.breaker_state() == BreakerState::Open;
+            let fit = card.as_ref().map_or(0, |c| score(c, &words));
+            let fit = match skill {
+                Some(_) if card.is_some() => usize::MAX,
+                _ => fit,
+            };
+            (open, usize::MAX - fit, i, remote)
+        })
+        .collect();
+    if ranked.is_empty() {
+        return Err(format!(
+            "none of the router's agents has the skill {:?}",
+            skill.unwrap_or_default()
+        ));
+    }
+    ranked.sort_by_key(|(open, unfit, i, _)| (*open, *unfit, *i));
+    Ok(ranked.into_iter().map(|(.., r)| r.clone()).collect())
+}
+
+impl Agent for Router {
+    async fn on_message(&self, ctx: TaskContext) -> Result<(), AgentError> {
+        // A follow-up goes back to the agent that asked for it.
+        if let Some(d) = ctx.delegated_to() {
+            let remote = ctx.remote(&d.url).await?;
+            return match ctx.delegate(&remote, Some(&d.task_id)).await? {
+                Delegated::Finished => Ok(()),
+                Delegated::Unreachable(e) => Err(AgentError::Failed(format!(
+                    "the agent that asked for this input ({}) cannot be reached: {e}",
+                    d.url
+                ))),
+            };
+        }
+        let mut targets = Vec::with_capacity(self.targets.len());
+        for url in &self.targets {
+            let remote = ctx.remote(url).await?;
+            let card = match remote.known_card() {
+                Some(c) => Some(c),
+                None => remote.card().await.ok(),
+            };
+            targets.push((remote, card));
+        }
+        let skill = ctx
+            .message()
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get("skill")?.as_str());
+        let order = match rank(&targets, &ctx.text(), skill) {
+            Ok(o) => o,
+            Err(why) => return ctx.reject(why).await,
+        };
+        let mut failures = Vec::new();
+        for (i, remote) in order.iter().enumerate() {
+            match ctx.delegate(remote, None).await? {
+                Delegated::Finished => return Ok(()),
+                Delegated::Unreachable(e) => {
+                    tracing::warn!(task = %ctx.task_id(), remote = %remote.url(), error = %e, "router: falling back");
+                    metrics::counter!("a2a_router_fallbacks_total").increment(1);
+                    if let Some(next) = order.get(i + 1) {
+                        ctx.working(format!(
+                            "{} failed ({}); trying {}",
+                            remote.url(),
+                            e.name(),
+                            next.url()
+                        ))
+                        .await?;
+                    }
+                    failures.push(format!("{}: {e}", remote.url()));
+                }
+            }
+        }
+        Err(AgentError::Failed(format!(
+            "no agent could take the task: {}",
+            failures.join("; ")
+        )))
+    }
+}
