@@ -688,6 +688,41 @@ async fn the_client_commands_print_and_exit_as_documented() {
         ok && out.contains("[artifact echo] streamed words") && out.contains("[completed]"),
         "{out}"
     );
+    // Attachments: a file (inline bytes, its name and media type) and structured data.
+    let file = data.path().join("note.txt");
+    std::fs::write(&file, "attached words").unwrap();
+    let file = file.to_str().unwrap();
+    let (ok, out, err) = a2a(&[
+        "send",
+        &url,
+        "with parts",
+        "--file",
+        file,
+        "--data",
+        r#"{"k": [1, 2]}"#,
+        "--json",
+    ]);
+    assert!(ok, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let parts = &v["task"]["history"][0]["parts"];
+    assert_eq!(parts[0]["text"], "with parts", "{v}");
+    assert_eq!(parts[1]["raw"], "YXR0YWNoZWQgd29yZHM=", "{v}");
+    assert_eq!(parts[1]["filename"], "note.txt");
+    assert_eq!(parts[1]["mediaType"], "text/plain");
+    assert_eq!(parts[2]["data"], json!({"k": [1, 2]}));
+    let (ok, _, err) = a2a(&["send", &url, "x", "--data", "{not json"]);
+    assert!(!ok && err.contains("--data"), "{err}");
+    // Credentials from a command; a command that fails is an AUTH error before any call.
+    let (ok, out, err) = a2a(&["send", &url, "tokened", "--token-command", "echo t0k"]);
+    assert!(ok && out.contains("[completed]"), "{out}{err}");
+    let (ok, _, err) = a2a(&[
+        "send",
+        &url,
+        "x",
+        "--token-command",
+        "echo nope >&2; exit 3",
+    ]);
+    assert!(!ok && err.contains("AUTH") && err.contains("nope"), "{err}");
     // Failures: a non-zero exit and the A2A error's name.
     let (ok, _, err) = a2a(&["get", &url, "no-such-task"]);
     assert!(!ok && err.contains("TASK_NOT_FOUND"), "{err}");

@@ -2,7 +2,7 @@
 //! Human-readable output by default, `--json` for scripts; exit status 0 on success, 1 with the
 //! A2A error name on failure.
 
-use a2a_runtime::client::{Client, ClientError, ClientOptions, EventStream, text_request};
+use a2a_runtime::client::{Client, ClientError, ClientOptions, EventStream, Token, text_request};
 use a2a_runtime::protocol::{
     CancelTaskRequest, GetTaskRequest, ListTasksRequest, Part, SendMessageResponse, StreamResponse,
     Task, TaskState,
@@ -22,6 +22,10 @@ pub struct Common {
     /// A bearer token (sent as `Authorization: Bearer …`).
     #[arg(long, env = "A2A_TOKEN", global = true)]
     pub token: Option<String>,
+    /// A command that prints a bearer token (e.g. `gcloud auth print-identity-token`); run
+    /// again when the agent refuses the token it printed.
+    #[arg(long, global = true, conflicts_with = "token")]
+    pub token_command: Option<String>,
     /// Which binding to prefer: jsonrpc or rest.
     #[arg(long, global = true)]
     pub binding: Option<String>,
@@ -37,6 +41,12 @@ pub enum ClientCommand {
         common: Common,
         /// The text of the message.
         text: String,
+        /// Attach a file (sent inline, base64; repeatable).
+        #[arg(long = "file")]
+        files: Vec<std::path::PathBuf>,
+        /// Attach structured data: a JSON value (repeatable).
+        #[arg(long = "data")]
+        data: Vec<String>,
         /// Continue this context.
         #[arg(long)]
         context: Option<String>,
@@ -96,6 +106,9 @@ fn options(c: &Common) -> Result<ClientOptions, ClientError> {
         opts.headers
             .push(("Authorization".into(), format!("Bearer {t}")));
     }
+    if let Some(cmd) = c.token_command.clone() {
+        opts = opts.bearer(move || token_from(cmd.clone()));
+    }
     match c.binding.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => {}
         Some("rest" | "http+json") => opts.bindings = vec!["HTTP+JSON".into(), "JSONRPC".into()],
@@ -107,6 +120,74 @@ fn options(c: &Common) -> Result<ClientOptions, ClientError> {
         }
     }
     Ok(opts)
+}
+
+/// Runs `cmd` with `sh -c` for a token: its output, trimmed. Its expiry is unknown, so it is
+/// kept until the agent refuses it.
+async fn token_from(cmd: String) -> Result<Token, String> {
+    let out = tokio::process::Command::new("sh")
+        .args(["-c", &cmd])
+        .output()
+        .await
+        .map_err(|e| format!("--token-command {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "--token-command {cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let value = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if value.is_empty() {
+        return Err(format!("--token-command {cmd:?} printed nothing"));
+    }
+    Ok(Token {
+        value,
+        expires_at: None,
+    })
+}
+
+/// The parts `--file` and `--data` add to a message.
+fn attachments(files: &[std::path::PathBuf], data: &[String]) -> Result<Vec<Part>, ClientError> {
+    let mut parts = Vec::new();
+    for path in files {
+        let bytes = std::fs::read(path)
+            .map_err(|e| ClientError::Protocol(format!("--file {}: {e}", path.display())))?;
+        let mut p = Part::raw(&bytes);
+        p.filename = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        p.media_type = media_type(path).into();
+        parts.push(p);
+    }
+    for d in data {
+        let v = serde_json::from_str(d)
+            .map_err(|e| ClientError::Protocol(format!("--data {d:?} is not JSON: {e}")))?;
+        parts.push(Part::data(v));
+    }
+    Ok(parts)
+}
+
+/// A media type from a file's extension (the common ones; anything else is octet-stream).
+fn media_type(path: &std::path::Path) -> &'static str {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("txt" | "md") => "text/plain",
+        Some("json") => "application/json",
+        Some("csv") => "text/csv",
+        Some("html" | "htm") => "text/html",
+        Some("pdf") => "application/pdf",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("svg") => "image/svg+xml",
+        Some("wav") => "audio/wav",
+        Some("mp3") => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
 }
 
 /// Runs a client command; the error is printed by the caller with its name.
@@ -149,12 +230,17 @@ pub async fn run(cmd: ClientCommand) -> Result<(), ClientError> {
         }
         ClientCommand::Send {
             text,
+            files,
+            data,
             context,
             task,
             no_wait,
             ..
         } => {
-            let req = text_request(&text, context.as_deref(), task.as_deref(), no_wait);
+            let mut req = text_request(&text, context.as_deref(), task.as_deref(), no_wait);
+            if let Some(m) = req.message.as_mut() {
+                m.parts.extend(attachments(&files, &data)?);
+            }
             match client.send(&req).await? {
                 SendMessageResponse::Task(t) if !json => print_task(&t),
                 SendMessageResponse::Message(m) if !json => {

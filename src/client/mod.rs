@@ -20,12 +20,14 @@
 //!
 //! Still to come (issue 5): gRPC and 0.3 on the client side.
 
+mod auth;
 pub mod remote;
 pub mod resilience;
 pub mod sse;
 
 use std::sync::Arc;
 
+pub use auth::{Token, TokenCache, TokenFuture, TokenProvider};
 use resilience::{Breaker, RetryBudget};
 pub use resilience::{BreakerPolicy, BreakerState, RetryPolicy};
 
@@ -69,6 +71,9 @@ pub enum ClientError {
     /// The circuit breaker is open: the remote failed repeatedly; no call was made.
     #[error("CIRCUIT_OPEN: the agent failed {0} calls in a row; not calling it for a while")]
     CircuitOpen(u32),
+    /// No credentials could be had (the token provider failed); no call was made.
+    #[error("AUTH: no credentials: {0}")]
+    Auth(String),
 }
 
 impl ClientError {
@@ -79,6 +84,7 @@ impl ClientError {
             Self::Transport(_) => "TRANSPORT",
             Self::Protocol(_) => "PROTOCOL",
             Self::CircuitOpen(_) => "CIRCUIT_OPEN",
+            Self::Auth(_) => "AUTH",
         }
     }
 }
@@ -97,6 +103,25 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     pub retry: RetryPolicy,
     pub breaker: BreakerPolicy,
+    /// Bearer tokens, when set ([`ClientOptions::bearer`]).
+    pub bearer: Option<Arc<TokenCache>>,
+}
+
+impl ClientOptions {
+    /// Sends `key` in the header `name` (say `X-API-Key`) on every request.
+    #[must_use]
+    pub fn api_key(mut self, name: impl Into<String>, key: impl Into<String>) -> Self {
+        self.headers.push((name.into(), key.into()));
+        self
+    }
+
+    /// Sends `Authorization: Bearer <token>` with tokens from `provider`, fetched again shortly
+    /// before each expires, or when the agent answers 401.
+    #[must_use]
+    pub fn bearer(mut self, provider: impl TokenProvider) -> Self {
+        self.bearer = Some(Arc::new(TokenCache::new(provider)));
+        self
+    }
 }
 
 impl Default for ClientOptions {
@@ -108,6 +133,7 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             breaker: BreakerPolicy::default(),
+            bearer: None,
         }
     }
 }
@@ -130,6 +156,7 @@ pub struct Client {
     budget: Arc<RetryBudget>,
     breaker: Arc<Breaker>,
     failures_to_open: u32,
+    bearer: Option<Arc<TokenCache>>,
 }
 
 /// How one attempt failed.
@@ -209,6 +236,7 @@ impl Client {
             retry: opts.retry,
             breaker,
             failures_to_open: opts.breaker.failures_to_open,
+            bearer: opts.bearer,
         })
     }
 
@@ -269,11 +297,31 @@ impl Client {
 
     /// Sends one attempt; an overloaded or unreachable remote is worth a retry.
     async fn send_once(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, Attempt> {
+        let (req, token) = match &self.bearer {
+            Some(cache) => {
+                let token = cache
+                    .get()
+                    .await
+                    .map_err(|e| Attempt::Fail(ClientError::Auth(e), true))?;
+                (req.bearer_auth(&token), Some(token))
+            }
+            None => (req, None),
+        };
         let resp = req
             .send()
             .await
             .map_err(|e| Attempt::Retry(transport(e), None))?;
         let status = resp.status().as_u16();
+        if let (401, Some(cache), Some(token)) = (status, &self.bearer, &token) {
+            // Revoked or rotated before it expired: try once more with a fresh one.
+            cache.refused(token).await;
+            let e = ClientError::A2a {
+                reason: "UNAUTHENTICATED".into(),
+                code: 401,
+                message: "the agent refused the bearer token".into(),
+            };
+            return Err(Attempt::Retry(e, Some(Duration::ZERO)));
+        }
         if !matches!(status, 429 | 502 | 503 | 504) {
             return Ok(resp);
         }

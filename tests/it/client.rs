@@ -480,3 +480,116 @@ async fn cards_are_cached_as_cache_control_says_and_revalidated_with_etags() {
     assert_eq!(again.card().name, "cached");
     assert_eq!(*hits.lock().unwrap(), (1, 1));
 }
+
+mod auth {
+    //! Bearer tokens from a provider: fetched once and reused, fetched again when they near
+    //! expiry, and at once when the agent refuses one (401); a failing provider is a clear error.
+
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use a2a_runtime::client::{Client, ClientOptions, Token};
+    use a2a_runtime::protocol::GetTaskRequest;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use serde_json::json;
+
+    /// An agent that accepts the tokens in `valid` and records what it was sent.
+    async fn guarded(valid: Arc<Mutex<HashSet<String>>>, seen: Arc<Mutex<Vec<String>>>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let card = json!({"name": "guarded", "description": "", "version": "1",
+            "supportedInterfaces": [{"url": format!("{url}/"), "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
+            "capabilities": {}, "defaultInputModes": [], "defaultOutputModes": [], "skills": []});
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/agent-card.json",
+                axum::routing::get(move || {
+                    let card = card.clone();
+                    async move { axum::Json(card) }
+                }),
+            )
+            .route(
+                "/",
+                axum::routing::post(move |headers: HeaderMap| {
+                    let (valid, seen) = (valid.clone(), seen.clone());
+                    async move {
+                        let token = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix("Bearer "))
+                            .unwrap_or("")
+                            .to_owned();
+                        seen.lock().unwrap().push(token.clone());
+                        if !valid.lock().unwrap().contains(&token) {
+                            return (StatusCode::UNAUTHORIZED, "no").into_response();
+                        }
+                        axum::Json(json!({"jsonrpc": "2.0", "id": 1, "result": {
+                            "id": "t-1", "contextId": "c-1", "status": {"state": "TASK_STATE_COMPLETED"}}}))
+                        .into_response()
+                    }
+                }),
+            );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        url
+    }
+
+    fn get() -> GetTaskRequest {
+        GetTaskRequest {
+            id: "t-1".into(),
+            ..GetTaskRequest::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bearer_tokens_are_reused_refreshed_before_expiry_and_after_a_401() {
+        let valid = Arc::new(Mutex::new(HashSet::new()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let url = guarded(valid.clone(), seen.clone()).await;
+        // Tokens live 30.5 s: the client refreshes 30 s early, so each is good for 0.5 s.
+        let issued = Arc::new(AtomicUsize::new(0));
+        let (v, n) = (valid.clone(), issued.clone());
+        let opts = ClientOptions::default().bearer(move || {
+            let (v, n) = (v.clone(), n.clone());
+            async move {
+                let t = format!("tok-{}", n.fetch_add(1, Ordering::SeqCst) + 1);
+                v.lock().unwrap().insert(t.clone());
+                Ok(Token {
+                    value: t,
+                    expires_at: Some(Instant::now() + Duration::from_millis(30_500)),
+                })
+            }
+        });
+        let client = Client::discover(&url, opts).await.unwrap();
+        for _ in 0..3 {
+            client.get_task(&get()).await.unwrap();
+        }
+        assert_eq!(
+            issued.load(Ordering::SeqCst),
+            1,
+            "one token for three calls"
+        );
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        client.get_task(&get()).await.unwrap();
+        assert_eq!(issued.load(Ordering::SeqCst), 2, "refreshed before expiry");
+
+        // The agent revokes the token early: a 401, a fresh token, the call succeeds.
+        valid.lock().unwrap().remove("tok-2");
+        client.get_task(&get()).await.unwrap();
+        assert_eq!(issued.load(Ordering::SeqCst), 3);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen, ["tok-1", "tok-1", "tok-1", "tok-2", "tok-2", "tok-3"]);
+
+        // A provider that fails: an AUTH error, and no request reaches the agent.
+        let opts =
+            ClientOptions::default().bearer(|| async { Err::<Token, _>("idp down".to_owned()) });
+        let client = Client::discover(&url, opts).await.unwrap();
+        let err = client.get_task(&get()).await.unwrap_err();
+        assert_eq!(err.name(), "AUTH", "{err}");
+        assert!(err.to_string().contains("idp down"));
+    }
+}
