@@ -26,7 +26,7 @@ pub struct Common {
     /// again when the agent refuses the token it printed.
     #[arg(long, global = true, conflicts_with = "token")]
     pub token_command: Option<String>,
-    /// Which binding to prefer: jsonrpc or rest.
+    /// Which binding to prefer: jsonrpc, rest or grpc.
     #[arg(long, global = true)]
     pub binding: Option<String>,
 }
@@ -113,9 +113,10 @@ fn options(c: &Common) -> Result<ClientOptions, ClientError> {
         None => {}
         Some("rest" | "http+json") => opts.bindings = vec!["HTTP+JSON".into(), "JSONRPC".into()],
         Some("jsonrpc") => opts.bindings = vec!["JSONRPC".into(), "HTTP+JSON".into()],
+        Some("grpc") => opts.bindings = vec!["GRPC".into()],
         Some(other) => {
             return Err(ClientError::Protocol(format!(
-                "--binding {other:?}: jsonrpc or rest"
+                "--binding {other:?}: jsonrpc, rest or grpc"
             )));
         }
     }

@@ -18,9 +18,10 @@
 //! since the message keeps its `messageId` (this runtime runs it once). A circuit breaker per
 //! client (one remote agent) fails calls at once while the remote keeps failing.
 //!
-//! Still to come (issue 5): gRPC and 0.3 on the client side.
+//! Still to come (issue 5): 0.3 on the client side.
 
 mod auth;
+mod grpc;
 pub mod remote;
 pub mod resilience;
 pub mod sse;
@@ -92,7 +93,8 @@ impl ClientError {
 /// Client settings.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// Bindings in order of preference (`JSONRPC`, `HTTP+JSON`); the first the card offers wins.
+    /// Bindings in order of preference (`JSONRPC`, `HTTP+JSON`, `GRPC`); the first the card
+    /// offers wins.
     pub bindings: Vec<String>,
     /// Extra headers on every request (credentials and the like).
     pub headers: Vec<(String, String)>,
@@ -127,7 +129,7 @@ impl ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
-            bindings: vec!["JSONRPC".into(), "HTTP+JSON".into()],
+            bindings: vec!["JSONRPC".into(), "HTTP+JSON".into(), "GRPC".into()],
             headers: Vec::new(),
             idle_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
@@ -142,6 +144,7 @@ impl Default for ClientOptions {
 enum Binding {
     JsonRpc(String),
     Rest(String),
+    Grpc(grpc::GrpcConn),
 }
 
 /// A client of one agent.
@@ -157,6 +160,8 @@ pub struct Client {
     breaker: Arc<Breaker>,
     failures_to_open: u32,
     bearer: Option<Arc<TokenCache>>,
+    /// The extra headers, as gRPC metadata.
+    metadata: Vec<(String, String)>,
 }
 
 /// How one attempt failed.
@@ -208,24 +213,26 @@ impl Client {
             headers.insert(name, value);
         }
         let card = fetch_card(&http, &card_url, &headers).await?;
-        let binding = opts
-            .bindings
-            .iter()
-            .find_map(|want| {
-                card.supported_interfaces
-                    .iter()
-                    .find(|i| &i.protocol_binding == want && i.protocol_version.starts_with("1."))
-                    .map(|i| match want.as_str() {
-                        "HTTP+JSON" => Binding::Rest(i.url.trim_end_matches('/').to_owned()),
-                        _ => Binding::JsonRpc(i.url.clone()),
-                    })
-            })
-            .ok_or_else(|| {
-                ClientError::Protocol(format!(
+        let offered = opts.bindings.iter().find_map(|want| {
+            card.supported_interfaces
+                .iter()
+                .find(|i| &i.protocol_binding == want && i.protocol_version.starts_with("1."))
+        });
+        let binding = match offered {
+            Some(i) if i.protocol_binding == "HTTP+JSON" => {
+                Binding::Rest(i.url.trim_end_matches('/').to_owned())
+            }
+            Some(i) if i.protocol_binding == "GRPC" => {
+                Binding::Grpc(grpc::GrpcConn::new(&i.url, opts.connect_timeout)?)
+            }
+            Some(i) => Binding::JsonRpc(i.url.clone()),
+            None => {
+                return Err(ClientError::Protocol(format!(
                     "the card offers none of {:?} at protocol 1.x",
                     opts.bindings
-                ))
-            })?;
+                )));
+            }
+        };
         Ok(Self {
             http,
             card,
@@ -237,6 +244,7 @@ impl Client {
             breaker,
             failures_to_open: opts.breaker.failures_to_open,
             bearer: opts.bearer,
+            metadata: opts.headers,
         })
     }
 
@@ -250,11 +258,12 @@ impl Client {
         &self.card
     }
 
-    /// The binding in use (`JSONRPC` or `HTTP+JSON`).
+    /// The binding in use (`JSONRPC`, `HTTP+JSON` or `GRPC`).
     pub fn binding(&self) -> &str {
         match self.binding {
             Binding::JsonRpc(_) => "JSONRPC",
             Binding::Rest(_) => "HTTP+JSON",
+            Binding::Grpc(_) => "GRPC",
         }
     }
 
@@ -292,35 +301,64 @@ impl Client {
                     None => r,
                 }
             }
+            Binding::Grpc(_) => {
+                return Err(ClientError::Protocol(format!(
+                    "{method} is not HTTP over gRPC"
+                )));
+            }
         })
+    }
+
+    /// The bearer token for this attempt, when the client has a provider.
+    async fn token(&self) -> Result<Option<String>, Attempt> {
+        match &self.bearer {
+            Some(cache) => cache
+                .get()
+                .await
+                .map(Some)
+                .map_err(|e| Attempt::Fail(ClientError::Auth(e), true)),
+            None => Ok(None),
+        }
+    }
+
+    /// The agent refused `token` (revoked or rotated before it expired): forget it and try
+    /// again with a fresh one.
+    async fn refused(&self, token: &str) -> Attempt {
+        if let Some(cache) = &self.bearer {
+            cache.refused(token).await;
+        }
+        let e = ClientError::A2a {
+            reason: "UNAUTHENTICATED".into(),
+            code: 401,
+            message: "the agent refused the bearer token".into(),
+        };
+        Attempt::Retry(e, Some(Duration::ZERO))
+    }
+
+    /// gRPC metadata for one attempt: the extra headers and the bearer token.
+    async fn metadata(&self) -> Result<(Vec<(String, String)>, Option<String>), Attempt> {
+        let token = self.token().await?;
+        let mut md = self.metadata.clone();
+        if let Some(t) = &token {
+            md.push(("authorization".into(), format!("Bearer {t}")));
+        }
+        Ok((md, token))
     }
 
     /// Sends one attempt; an overloaded or unreachable remote is worth a retry.
     async fn send_once(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, Attempt> {
-        let (req, token) = match &self.bearer {
-            Some(cache) => {
-                let token = cache
-                    .get()
-                    .await
-                    .map_err(|e| Attempt::Fail(ClientError::Auth(e), true))?;
-                (req.bearer_auth(&token), Some(token))
-            }
-            None => (req, None),
+        let token = self.token().await?;
+        let req = match &token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
         };
         let resp = req
             .send()
             .await
             .map_err(|e| Attempt::Retry(transport(e), None))?;
         let status = resp.status().as_u16();
-        if let (401, Some(cache), Some(token)) = (status, &self.bearer, &token) {
-            // Revoked or rotated before it expired: try once more with a fresh one.
-            cache.refused(token).await;
-            let e = ClientError::A2a {
-                reason: "UNAUTHENTICATED".into(),
-                code: 401,
-                message: "the agent refused the bearer token".into(),
-            };
-            return Err(Attempt::Retry(e, Some(Duration::ZERO)));
+        if let (401, Some(token)) = (status, &token) {
+            return Err(self.refused(token).await);
         }
         if !matches!(status, 429 | 502 | 503 | 504) {
             return Ok(resp);
@@ -377,6 +415,15 @@ impl Client {
 
     /// One attempt of a unary call.
     async fn attempt(&self, method: &str, params: &Value) -> Result<Value, Attempt> {
+        if let Binding::Grpc(conn) = &self.binding {
+            let (md, token) = self.metadata().await?;
+            return match (grpc::unary(conn, method, params, &md).await, token) {
+                (Err(Attempt::Fail(ClientError::A2a { code: 16, .. }, _)), Some(t)) => {
+                    Err(self.refused(&t).await)
+                }
+                (r, _) => r,
+            };
+        }
         let req = self
             .build(method, params)
             .map_err(|e| Attempt::Fail(e, false))?;
@@ -390,7 +437,7 @@ impl Client {
         }
         Ok(match self.binding {
             Binding::JsonRpc(_) => v.get("result").cloned().unwrap_or(Value::Null),
-            Binding::Rest(_) => v,
+            Binding::Rest(_) | Binding::Grpc(_) => v,
         })
     }
 
@@ -731,11 +778,20 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// Where a stream's events come from.
+enum Source {
+    Sse(reqwest::Response),
+    Grpc(
+        Box<tonic::codec::Streaming<bytes::Bytes>>,
+        prost_reflect::MethodDescriptor,
+    ),
+}
+
 /// The events of one task, as they arrive; a dropped connection is resubscribed with
 /// `Last-Event-ID` before the caller notices.
 pub struct EventStream {
     client: Client,
-    resp: Option<reqwest::Response>,
+    source: Option<Source>,
     parser: SseParser,
     pending: std::collections::VecDeque<sse::SseEvent>,
     task_id: Option<String>,
@@ -760,7 +816,7 @@ impl EventStream {
     fn new(client: Client) -> Self {
         Self {
             client,
-            resp: None,
+            source: None,
             parser: SseParser::new(MAX_EVENT),
             pending: Default::default(),
             task_id: None,
@@ -779,6 +835,23 @@ impl EventStream {
         last_id: Option<u64>,
     ) -> Result<(), ClientError> {
         let client = self.client.clone();
+        if let Binding::Grpc(conn) = &client.binding {
+            let once = || async {
+                let (mut md, token) = client.metadata().await?;
+                if let Some(id) = last_id {
+                    md.push(("last-event-id".into(), id.to_string()));
+                }
+                match (grpc::open(conn, method, &params, &md).await, token) {
+                    (Err(Attempt::Fail(ClientError::A2a { code: 16, .. }, _)), Some(t)) => {
+                        Err(client.refused(&t).await)
+                    }
+                    (r, _) => r,
+                }
+            };
+            let (stream, m) = client.with_retries(once).await?;
+            self.source = Some(Source::Grpc(Box::new(stream), m));
+            return Ok(());
+        }
         let once = || async {
             let req = client
                 .build(method, &params)
@@ -805,7 +878,7 @@ impl EventStream {
         };
         let resp = client.with_retries(once).await?;
         self.parser = SseParser::new(MAX_EVENT);
-        self.resp = Some(resp);
+        self.source = Some(Source::Sse(resp));
         Ok(())
     }
 
@@ -819,31 +892,53 @@ impl EventStream {
             if self.done {
                 return None;
             }
-            let chunk = match self.resp.as_mut() {
-                Some(r) => tokio::time::timeout(self.client.idle, r.chunk()).await,
+            let idle = self.client.idle;
+            let read = match self.source.as_mut() {
+                Some(Source::Sse(r)) => match tokio::time::timeout(idle, r.chunk()).await {
+                    Ok(Ok(Some(bytes))) => self
+                        .parser
+                        .feed(&bytes)
+                        .map(|evs| (false, evs))
+                        .map_err(ClientError::Protocol),
+                    _ => Ok((true, Vec::new())),
+                },
+                Some(Source::Grpc(s, m)) => match tokio::time::timeout(idle, s.message()).await {
+                    Ok(Ok(Some(bytes))) => grpc::to_json(m, bytes).map(|v| {
+                        let ev = sse::SseEvent {
+                            event: "message".into(),
+                            data: v.to_string(),
+                            id: None,
+                        };
+                        (false, vec![ev])
+                    }),
+                    Ok(Err(status)) => match grpc::failed(&status) {
+                        Attempt::Fail(e, _) => Err(e),
+                        Attempt::Retry(..) => Ok((true, Vec::new())),
+                    },
+                    _ => Ok((true, Vec::new())),
+                },
                 None => return None,
             };
-            match chunk {
-                Ok(Ok(Some(bytes))) => match self.parser.feed(&bytes) {
-                    Ok(evs) => self.pending.extend(evs),
-                    Err(e) => {
-                        self.done = true;
-                        return Some(Err(ClientError::Protocol(e)));
-                    }
-                },
+            // `(ended, events)`
+            match read {
+                Ok((false, evs)) => self.pending.extend(evs),
                 // The stream ended (or broke) before a final event: resubscribe from the last id.
-                _ => {
+                Ok((true, _)) => {
                     if let Err(e) = self.resume().await {
                         self.done = true;
                         return Some(Err(e));
                     }
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
                 }
             }
         }
     }
 
     async fn resume(&mut self) -> Result<(), ClientError> {
-        self.resp = None;
+        self.source = None;
         let Some(task) = self.task_id.clone() else {
             return Err(ClientError::Transport(
                 "the stream ended before the task was known".into(),
@@ -869,7 +964,7 @@ impl EventStream {
         }
         let result = match self.client.binding {
             Binding::JsonRpc(_) => v.get("result").cloned().unwrap_or(Value::Null),
-            Binding::Rest(_) => v,
+            Binding::Rest(_) | Binding::Grpc(_) => v,
         };
         let sr: StreamResponse = serde_json::from_value(result)
             .map_err(|e| ClientError::Protocol(format!("event: {e}")))?;
@@ -899,7 +994,7 @@ impl EventStream {
         self.events += 1;
         if closes && !waiting_snapshot {
             self.done = true;
-            self.resp = None;
+            self.source = None;
         }
         Ok(sr)
     }

@@ -1,4 +1,5 @@
-//! The library client (`a2a_runtime::client`) against a real server, over JSON-RPC and REST.
+//! The library client (`a2a_runtime::client`) against a real server, over JSON-RPC, REST and
+//! gRPC.
 
 use a2a_runtime::client::{Client, ClientError, ClientOptions, text_request};
 use a2a_runtime::protocol::{
@@ -18,7 +19,7 @@ fn task_of(r: SendMessageResponse) -> a2a_runtime::protocol::Task {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_works_over_both_http_bindings() {
     let (s, _) = scripted(|_| {}).await;
-    for binding in ["JSONRPC", "HTTP+JSON"] {
+    for binding in ["JSONRPC", "HTTP+JSON", "GRPC"] {
         let opts = ClientOptions {
             bindings: vec![binding.into()],
             ..ClientOptions::default()
