@@ -137,7 +137,7 @@ impl Drop for SdkServer {
 }
 
 #[test]
-fn our_client_works_against_a_python_sdk_server_over_jsonrpc_and_rest() {
+fn our_client_works_against_a_python_sdk_server_over_all_three_bindings() {
     use a2a_runtime::client::{Client, ClientOptions, text_request};
     use a2a_runtime::protocol::{
         CancelTaskRequest, GetTaskRequest, ListTasksRequest, SendMessageResponse, StreamResponse,
@@ -145,15 +145,19 @@ fn our_client_works_against_a_python_sdk_server_over_jsonrpc_and_rest() {
     };
 
     let python = sdk_python();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port")
+    };
+    let (port, grpc_port) = (free(), free());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_server.py");
     let _server = SdkServer(
         Command::new(&python)
             .arg(&script)
             .arg(port.to_string())
+            .arg(grpc_port.to_string())
             .spawn()
             .expect("the SDK server starts"),
     );
@@ -170,13 +174,14 @@ fn our_client_works_against_a_python_sdk_server_over_jsonrpc_and_rest() {
             }
         }
         assert!(found.is_some(), "the SDK server never served its card");
-        for binding in ["JSONRPC", "HTTP+JSON"] {
+        for binding in ["JSONRPC", "HTTP+JSON", "GRPC"] {
             let opts = ClientOptions {
                 bindings: vec![binding.into()],
                 ..ClientOptions::default()
             };
             let client = Client::discover(&url, opts).await.unwrap();
             assert_eq!(client.card().name, "python-echo");
+            assert_eq!(client.binding(), binding);
             let task = match client.send_text("hello python").await.unwrap() {
                 SendMessageResponse::Task(t) => t,
                 other => panic!("{binding}: {other:?}"),
@@ -210,6 +215,31 @@ fn our_client_works_against_a_python_sdk_server_over_jsonrpc_and_rest() {
                 other => panic!("{other:?}"),
             };
             assert_eq!(waiting.status.state, TaskState::InputRequired);
+            // Subscribe to the waiting task; the follow-up's events arrive on it.
+            let mut sub = client.subscribe(&waiting.id, None).await.unwrap();
+            let first = sub.next().await.unwrap().unwrap();
+            assert!(
+                matches!(&first, StreamResponse::Task(t) if t.id == waiting.id),
+                "{binding}: {first:?}"
+            );
+            let follow = text_request("more", None, Some(&waiting.id), false);
+            let done = match client.send(&follow).await.unwrap() {
+                SendMessageResponse::Task(t) => t,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(done.status.state, TaskState::Completed, "{binding}");
+            let mut last = None;
+            while let Some(ev) = sub.next().await {
+                last = Some(ev.unwrap());
+            }
+            assert!(
+                matches!(&last, Some(StreamResponse::StatusUpdate(u)) if u.status.state == TaskState::Completed),
+                "{binding}: the subscription saw the follow-up finish: {last:?}"
+            );
+            let waiting = match client.send_text("wait").await.unwrap() {
+                SendMessageResponse::Task(t) => t,
+                other => panic!("{other:?}"),
+            };
             let canceled = client
                 .cancel_task(&CancelTaskRequest {
                     id: waiting.id,

@@ -334,7 +334,12 @@ async fn follow(mut stream: EventStream, json: bool) -> Result<(), ClientError> 
                     .as_ref()
                     .map(|m| m.text())
                     .unwrap_or_default();
-                println!("[{}] {text}", state_name(u.status.state));
+                let state = state_name(u.status.state);
+                if text.is_empty() {
+                    println!("[{state}]");
+                } else {
+                    println!("[{state}] {text}");
+                }
             }
             StreamResponse::ArtifactUpdate(u) => {
                 println!(
