@@ -18,7 +18,9 @@
 //! since the message keeps its `messageId` (this runtime runs it once). A circuit breaker per
 //! client (one remote agent) fails calls at once while the remote keeps failing.
 //!
-//! Still to come (issue 5): 0.3 on the client side.
+//! An agent whose card offers only A2A 0.3 is spoken to in 0.3 JSON-RPC (`message/send`,
+//! `kind`, lowercase states), translated to and from the 1.0 types here, so callers see 1.0
+//! either way; ListTasks, which 0.3 lacks, fails with `UNSUPPORTED_OPERATION`.
 
 mod auth;
 mod grpc;
@@ -38,6 +40,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::protocol::v03;
 use crate::protocol::{
     AgentCard, CancelTaskRequest, GetTaskRequest, ListTaskPushNotificationConfigsResponse,
     ListTasksRequest, ListTasksResponse, Message, Part, Role, SendMessageConfiguration,
@@ -143,6 +146,8 @@ impl Default for ClientOptions {
 #[derive(Debug, Clone)]
 enum Binding {
     JsonRpc(String),
+    /// JSON-RPC to an agent whose card offers only A2A 0.3.
+    JsonRpcV03(String),
     Rest(String),
     Grpc(grpc::GrpcConn),
 }
@@ -227,10 +232,19 @@ impl Client {
             }
             Some(i) => Binding::JsonRpc(i.url.clone()),
             None => {
-                return Err(ClientError::Protocol(format!(
-                    "the card offers none of {:?} at protocol 1.x",
-                    opts.bindings
-                )));
+                // No 1.x interface we speak: an agent that only speaks 0.3 gets 0.3 JSON-RPC.
+                let v03 = card.supported_interfaces.iter().find(|i| {
+                    i.protocol_binding == "JSONRPC" && i.protocol_version.starts_with("0.")
+                });
+                match v03 {
+                    Some(i) => Binding::JsonRpcV03(i.url.clone()),
+                    None => {
+                        return Err(ClientError::Protocol(format!(
+                            "the card offers none of {:?} at protocol 1.x (nor JSONRPC at 0.3)",
+                            opts.bindings
+                        )));
+                    }
+                }
             }
         };
         Ok(Self {
@@ -261,9 +275,17 @@ impl Client {
     /// The binding in use (`JSONRPC`, `HTTP+JSON` or `GRPC`).
     pub fn binding(&self) -> &str {
         match self.binding {
-            Binding::JsonRpc(_) => "JSONRPC",
+            Binding::JsonRpc(_) | Binding::JsonRpcV03(_) => "JSONRPC",
             Binding::Rest(_) => "HTTP+JSON",
             Binding::Grpc(_) => "GRPC",
+        }
+    }
+
+    /// The protocol version spoken: `1.0`, or `0.3` to an agent that offers nothing newer.
+    pub fn protocol_version(&self) -> &str {
+        match self.binding {
+            Binding::JsonRpcV03(_) => "0.3",
+            _ => "1.0",
         }
     }
 
@@ -271,7 +293,7 @@ impl Client {
         self.http
             .request(method, url)
             .headers(self.headers.clone())
-            .header("A2A-Version", "1.0")
+            .header("A2A-Version", self.protocol_version())
     }
 
     /// One unary call: `method` (1.0 name) with `params`, over the chosen binding, retried and
@@ -293,6 +315,20 @@ impl Client {
             Binding::JsonRpc(url) => self
                 .request(reqwest::Method::POST, url)
                 .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})),
+            Binding::JsonRpcV03(url) => {
+                let Some(m) = v03::method_v03(method) else {
+                    return Err(ClientError::A2a {
+                        reason: "UNSUPPORTED_OPERATION".into(),
+                        code: -32004,
+                        message: format!(
+                            "{method} does not exist in A2A 0.3, which this agent speaks"
+                        ),
+                    });
+                };
+                let params = v03::params_to_v03(method, params);
+                self.request(reqwest::Method::POST, url)
+                    .json(&json!({"jsonrpc": "2.0", "id": 1, "method": m, "params": params}))
+            }
             Binding::Rest(base) => {
                 let (verb, path, body) = rest_route(method, params)?;
                 let r = self.request(verb, &format!("{base}{path}"));
@@ -426,7 +462,7 @@ impl Client {
         }
         let req = self
             .build(method, params)
-            .map_err(|e| Attempt::Fail(e, false))?;
+            .map_err(|e| Attempt::Fail(e, true))?;
         let resp = self.send_once(req).await?;
         let status = resp.status().as_u16();
         let v = read_json(resp)
@@ -437,6 +473,9 @@ impl Client {
         }
         Ok(match self.binding {
             Binding::JsonRpc(_) => v.get("result").cloned().unwrap_or(Value::Null),
+            Binding::JsonRpcV03(_) => {
+                v03::result_to_v1(method, v.get("result").unwrap_or(&Value::Null))
+            }
             Binding::Rest(_) | Binding::Grpc(_) => v,
         })
     }
@@ -610,10 +649,21 @@ async fn fetch_card(
     );
     let card = match (resp.status().as_u16(), cached) {
         (304, Some(c)) => c.card,
-        (s, _) if (200..300).contains(&s) => resp
-            .json::<AgentCard>()
-            .await
-            .map_err(|e| ClientError::Protocol(format!("the agent card: {e}")))?,
+        (s, _) if (200..300).contains(&s) => {
+            let v: Value = resp
+                .json()
+                .await
+                .map_err(|e| ClientError::Protocol(format!("the agent card: {e}")))?;
+            // A 0.3 card (`url`, no `supportedInterfaces`) is read as a 1.0 card whose
+            // interfaces say 0.3.
+            let v = if v.get("supportedInterfaces").is_none() && v.get("url").is_some() {
+                v03::card_to_v1(&v)
+            } else {
+                v
+            };
+            serde_json::from_value(v)
+                .map_err(|e| ClientError::Protocol(format!("the agent card: {e}")))?
+        }
         (s, _) => {
             return Err(ClientError::Protocol(format!("GET {url} answered {s}")));
         }
@@ -682,14 +732,16 @@ fn error_of(body: &Value) -> ClientError {
 }
 
 fn a2a_error(e: &Value, details: Option<&Value>) -> ClientError {
+    let code = e.get("code").and_then(Value::as_i64).unwrap_or(0);
     let reason = details
         .and_then(Value::as_array)
         .and_then(|d| d.iter().find_map(|x| x.get("reason")?.as_str()))
+        .or_else(|| crate::protocol::ErrorKind::from_code(code).map(|k| k.reason()))
         .unwrap_or("UNKNOWN")
         .to_owned();
     ClientError::A2a {
         reason,
-        code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
+        code,
         message: e
             .get("message")
             .and_then(Value::as_str)
@@ -855,7 +907,7 @@ impl EventStream {
         let once = || async {
             let req = client
                 .build(method, &params)
-                .map_err(|e| Attempt::Fail(e, false))?;
+                .map_err(|e| Attempt::Fail(e, true))?;
             let req = match last_id {
                 Some(id) => req.header("Last-Event-ID", id.to_string()),
                 None => req,
@@ -964,6 +1016,7 @@ impl EventStream {
         }
         let result = match self.client.binding {
             Binding::JsonRpc(_) => v.get("result").cloned().unwrap_or(Value::Null),
+            Binding::JsonRpcV03(_) => v03::event_to_v1(v.get("result").unwrap_or(&Value::Null)),
             Binding::Rest(_) | Binding::Grpc(_) => v,
         };
         let sr: StreamResponse = serde_json::from_value(result)

@@ -8,6 +8,7 @@ pub mod jsonrpc;
 mod requests;
 mod timestamp;
 mod types;
+pub(crate) mod v03;
 pub mod validate;
 mod version;
 

@@ -382,7 +382,8 @@ fn card_v03(st: &AppState, name: &str, path: &str, headers: &HeaderMap) -> Respo
     };
     let urls = card_urls(st, headers, name, path);
     let card = serde_json::to_value(agent_card(&spec, &urls)).unwrap_or_default();
-    let body = serde_json::to_vec(&super::legacy::card_to_v03(&card, "")).unwrap_or_default();
+    let body =
+        serde_json::to_vec(&crate::protocol::v03::card_to_v03(&card, "")).unwrap_or_default();
     let mut resp = json_response(StatusCode::OK, body);
     let cache = format!("public, max-age={}", st.config.card_max_age_secs);
     if let Ok(v) = HeaderValue::from_str(&cache) {
@@ -514,7 +515,9 @@ impl Framing {
     fn success(&self, result: &[u8]) -> Vec<u8> {
         match self {
             Self::JsonRpc(id) => envelope::success_raw(id, result),
-            Self::JsonRpcV03(id) => envelope::success_raw(id, &super::legacy::event(result)),
+            Self::JsonRpcV03(id) => {
+                envelope::success_raw(id, &crate::protocol::v03::event_to_v03(result))
+            }
             Self::Rest => result.to_vec(),
             Self::RestV03 => super::legacy::rest_event(result),
         }

@@ -594,3 +594,120 @@ mod auth {
         assert!(err.to_string().contains("idp down"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_speaks_0_3_to_an_agent_whose_card_offers_only_0_3() {
+    use a2a_runtime::protocol::TaskPushNotificationConfig;
+
+    let (s, _) = scripted(|_| {}).await;
+    // This server's 0.3 card: `url`, `preferredTransport`, no `supportedInterfaces`.
+    let client = Client::discover(
+        &format!("{}/.well-known/agent.json", s.url),
+        ClientOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(client.protocol_version(), "0.3");
+    assert_eq!(client.binding(), "JSONRPC");
+    assert_eq!(client.card().name, "scripted");
+
+    let done = task_of(client.send_text("hello").await.unwrap());
+    assert_eq!(done.status.state, TaskState::Completed);
+    assert_eq!(
+        done.artifacts[0].parts[0].text.as_deref(),
+        Some("hello (turn with 1 messages)")
+    );
+    let got = client
+        .get_task(&GetTaskRequest {
+            id: done.id.clone(),
+            ..GetTaskRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (got.id.as_str(), got.status.state),
+        (done.id.as_str(), TaskState::Completed)
+    );
+
+    // A stream: 0.3 `kind`ed events come out as 1.0 StreamResponses.
+    let mut stream = client
+        .send_streaming(&text_request("steps:2", None, None, false))
+        .await
+        .unwrap();
+    let mut events = Vec::new();
+    while let Some(ev) = stream.next().await {
+        events.push(ev.unwrap());
+    }
+    assert!(matches!(events[0], StreamResponse::Task(_)), "{events:?}");
+    let chunks = events
+        .iter()
+        .filter(|e| matches!(e, StreamResponse::ArtifactUpdate(_)))
+        .count();
+    assert_eq!(chunks, 2, "{events:?}");
+    assert!(
+        matches!(events.last(), Some(StreamResponse::StatusUpdate(u)) if u.status.state == TaskState::Completed)
+    );
+
+    // Multi-turn, push configs and cancel, all in 0.3.
+    let waiting = task_of(client.send_text("input").await.unwrap());
+    assert_eq!(waiting.status.state, TaskState::InputRequired);
+    let cfg = TaskPushNotificationConfig {
+        task_id: waiting.id.clone(),
+        id: "hook".into(),
+        url: "https://example.com/hook".into(),
+        ..Default::default()
+    };
+    let made = client.create_push_config(&cfg).await.unwrap();
+    assert_eq!(
+        (made.id.as_str(), made.task_id.as_str()),
+        ("hook", waiting.id.as_str())
+    );
+    assert_eq!(
+        client
+            .get_push_config(&waiting.id, "hook")
+            .await
+            .unwrap()
+            .url,
+        cfg.url
+    );
+    assert_eq!(
+        client
+            .list_push_configs(&waiting.id)
+            .await
+            .unwrap()
+            .configs
+            .len(),
+        1
+    );
+    client
+        .delete_push_config(&waiting.id, "hook")
+        .await
+        .unwrap();
+    let canceled = client
+        .cancel_task(&CancelTaskRequest {
+            id: waiting.id.clone(),
+            ..CancelTaskRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(canceled.status.state, TaskState::Canceled);
+
+    // Errors keep their names; ListTasks does not exist in 0.3.
+    let err = client
+        .get_task(&GetTaskRequest {
+            id: "nope".into(),
+            ..GetTaskRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "TASK_NOT_FOUND", "{err}");
+    let err = client
+        .list_tasks(&ListTasksRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "UNSUPPORTED_OPERATION", "{err}");
+    assert_eq!(
+        client.breaker_state(),
+        a2a_runtime::client::BreakerState::Closed
+    );
+}
