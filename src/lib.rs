@@ -66,7 +66,7 @@ pub mod transport;
 
 pub use config::AgentSpec;
 pub use runtime::{
-    Agent, AgentError, RecoveryReport, Runtime, RuntimeConfig, RuntimeError, TaskContext,
-    text_artifact,
+    Agent, AgentError, Delegated, RecoveryReport, Runtime, RuntimeConfig, RuntimeError,
+    TaskContext, text_artifact,
 };
 pub use store::Durability;

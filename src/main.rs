@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use a2a_runtime::client::remote::RemoteOptions;
 use a2a_runtime::push::{AddressPolicy, PushSettings};
 use a2a_runtime::store::Retention;
 use a2a_runtime::transport::{self, HttpConfig, router};
@@ -144,6 +145,12 @@ struct ServeArgs {
     /// Bearer token for the admin routes (/admin/…); without it they answer only local callers.
     #[arg(long, env = "A2A_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// Calls in flight at once to each remote agent (relay, router, `ctx.remote`).
+    #[arg(long, default_value_t = 256)]
+    remote_capacity: usize,
+    /// How long a call to a remote agent waits for a free slot before failing (REMOTE_BUSY).
+    #[arg(long, default_value_t = 5000)]
+    remote_admission_ms: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -217,6 +224,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             max_events_per_task: args.retain_events,
             finished_ttl: (args.retain_days > 0)
                 .then(|| Duration::from_secs(args.retain_days * 24 * 3600)),
+        },
+        remote: RemoteOptions {
+            capacity: args.remote_capacity.max(1),
+            admission_timeout: Duration::from_millis(args.remote_admission_ms),
+            ..RemoteOptions::default()
         },
         ..RuntimeConfig::new(&args.data)
     };
