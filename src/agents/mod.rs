@@ -13,6 +13,52 @@ pub use tck::{REQUIRED_EXTENSION, Tck};
 use crate::config::AgentSpec;
 use crate::runtime::{Runtime, RuntimeError};
 
+/// Reads a `headers = { Name = "value" }` setting: extra headers for calls to remote agents
+/// (credentials). `${VAR}` in a value is replaced by the environment variable, so secrets stay
+/// out of manifests; a variable that is not set is an error.
+pub(crate) fn headers_setting(
+    value: Option<&toml::Value>,
+    what: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let toml::Value::Table(t) = value else {
+        return Err(format!("{what} must be a table of header names to values"));
+    };
+    t.iter()
+        .map(|(name, v)| {
+            let toml::Value::String(v) = v else {
+                return Err(format!("{what}.{name} must be a string"));
+            };
+            Ok((
+                name.clone(),
+                expand_env(v).map_err(|e| format!("{what}.{name}: {e}"))?,
+            ))
+        })
+        .collect()
+}
+
+/// `${VAR}` → the variable's value.
+fn expand_env(v: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = v;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed ${{ in {v:?}"))?;
+        let name = &after[..end];
+        let value = std::env::var(name)
+            .map_err(|_| format!("the environment variable {name} is not set"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 /// The kinds `a2a serve` knows.
 pub const KINDS: &[&str] = &["echo", "relay", "router", "tck"];
 

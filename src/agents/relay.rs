@@ -5,6 +5,8 @@
 //!
 //! Settings (`[settings]` in the manifest):
 //! - `url` (required): the remote agent's base URL (its card is discovered there).
+//! - `headers` (optional): `{ Name = "value" }` sent on every call to it; `${VAR}` in a value
+//!   is read from the environment (credentials stay out of the manifest).
 
 use crate::runtime::{Agent, AgentError, Delegated, TaskContext};
 
@@ -12,20 +14,37 @@ use crate::runtime::{Agent, AgentError, Delegated, TaskContext};
 #[derive(Debug, Clone)]
 pub struct Relay {
     url: String,
+    headers: Vec<(String, String)>,
 }
 
 impl Relay {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into() }
+        Self {
+            url: url.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Calls the remote agent with these extra headers.
+    #[must_use]
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.headers = headers;
+        self
     }
 
     /// Reads `[settings]`.
     pub fn from_settings(settings: &toml::Table) -> Result<Self, String> {
-        if let Some(k) = settings.keys().find(|k| k.as_str() != "url") {
-            return Err(format!("unknown relay setting {k:?} (known: url)"));
+        if let Some(k) = settings
+            .keys()
+            .find(|k| !matches!(k.as_str(), "url" | "headers"))
+        {
+            return Err(format!("unknown relay setting {k:?} (known: url, headers)"));
         }
+        let headers = super::headers_setting(settings.get("headers"), "settings.headers")?;
         match settings.get("url") {
-            Some(toml::Value::String(u)) if u.starts_with("http") => Ok(Self::new(u.clone())),
+            Some(toml::Value::String(u)) if u.starts_with("http") => {
+                Ok(Self::new(u.clone()).with_headers(headers))
+            }
             _ => Err("settings.url must be the remote agent's http(s) URL".into()),
         }
     }
@@ -38,7 +57,7 @@ impl Agent for Relay {
         let url = earlier
             .as_ref()
             .map_or(self.url.as_str(), |d| d.url.as_str());
-        let remote = ctx.remote(url).await?;
+        let remote = ctx.remote_with(url, &self.headers).await?;
         let remote_task = earlier.as_ref().map(|d| d.task_id.as_str());
         match ctx.delegate(&remote, remote_task).await? {
             Delegated::Finished => Ok(()),

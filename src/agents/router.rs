@@ -11,7 +11,10 @@
 //! move the work elsewhere (it would run twice); a remote lost mid-task fails the task.
 //!
 //! Settings (`[settings]` in the manifest):
-//! - `targets` (required): the remote agents' base URLs, in order of preference.
+//! - `targets` (required): the remote agents, in order of preference: each a base URL, or
+//!   `{ url = "...", headers = { Name = "value" } }` with headers (credentials) of its own.
+//! - `headers` (optional): headers sent to every target; `${VAR}` in a value is read from the
+//!   environment.
 
 use std::collections::HashSet;
 
@@ -23,33 +26,65 @@ use crate::runtime::{Agent, AgentError, Delegated, TaskContext};
 /// The router agent.
 #[derive(Debug, Clone)]
 pub struct Router {
-    targets: Vec<String>,
+    /// Each target's URL and the headers to call it with.
+    targets: Vec<(String, Vec<(String, String)>)>,
 }
 
 impl Router {
     pub fn new(targets: Vec<String>) -> Self {
-        Self { targets }
+        Self {
+            targets: targets.into_iter().map(|u| (u, Vec::new())).collect(),
+        }
     }
 
     /// Reads `[settings]`.
     pub fn from_settings(settings: &toml::Table) -> Result<Self, String> {
-        if let Some(k) = settings.keys().find(|k| k.as_str() != "targets") {
-            return Err(format!("unknown router setting {k:?} (known: targets)"));
+        if let Some(k) = settings
+            .keys()
+            .find(|k| !matches!(k.as_str(), "targets" | "headers"))
+        {
+            return Err(format!(
+                "unknown router setting {k:?} (known: targets, headers)"
+            ));
         }
-        let targets: Vec<String> = match settings.get("targets") {
-            Some(toml::Value::Array(a)) => a
-                .iter()
-                .map(|v| match v {
-                    toml::Value::String(u) if u.starts_with("http") => Ok(u.clone()),
-                    other => Err(format!("settings.targets: {other:?} is not an http(s) URL")),
-                })
-                .collect::<Result<_, _>>()?,
-            _ => return Err("settings.targets must be a list of remote agents' URLs".into()),
+        let common = super::headers_setting(settings.get("headers"), "settings.headers")?;
+        let target = |v: &toml::Value| -> Result<(String, Vec<(String, String)>), String> {
+            let (url, own) = match v {
+                toml::Value::String(u) => (u.clone(), Vec::new()),
+                toml::Value::Table(t) => {
+                    if let Some(k) = t.keys().find(|k| !matches!(k.as_str(), "url" | "headers")) {
+                        return Err(format!(
+                            "settings.targets: unknown key {k:?} (known: url, headers)"
+                        ));
+                    }
+                    let url = match t.get("url") {
+                        Some(toml::Value::String(u)) => u.clone(),
+                        _ => return Err("settings.targets: a table needs url".into()),
+                    };
+                    let own = super::headers_setting(t.get("headers"), "settings.targets.headers")?;
+                    (url, own)
+                }
+                other => {
+                    return Err(format!(
+                        "settings.targets: {other:?} is not a URL or a table"
+                    ));
+                }
+            };
+            if !url.starts_with("http") {
+                return Err(format!("settings.targets: {url:?} is not an http(s) URL"));
+            }
+            let mut headers = common.clone();
+            headers.extend(own);
+            Ok((url, headers))
+        };
+        let targets = match settings.get("targets") {
+            Some(toml::Value::Array(a)) => a.iter().map(target).collect::<Result<Vec<_>, _>>()?,
+            _ => return Err("settings.targets must be a list of remote agents".into()),
         };
         if targets.is_empty() {
             return Err("settings.targets is empty".into());
         }
-        Ok(Self::new(targets))
+        Ok(Self { targets })
     }
 }
 
@@ -114,7 +149,13 @@ impl Agent for Router {
     async fn on_message(&self, ctx: TaskContext) -> Result<(), AgentError> {
         // A follow-up goes back to the agent that asked for it.
         if let Some(d) = ctx.delegated_to() {
-            let remote = ctx.remote(&d.url).await?;
+            let headers = self
+                .targets
+                .iter()
+                .find(|(u, _)| u.trim_end_matches('/') == d.url)
+                .map(|(_, h)| h.as_slice())
+                .unwrap_or_default();
+            let remote = ctx.remote_with(&d.url, headers).await?;
             return match ctx.delegate(&remote, Some(&d.task_id)).await? {
                 Delegated::Finished => Ok(()),
                 Delegated::Unreachable(e) => Err(AgentError::Failed(format!(
@@ -124,8 +165,8 @@ impl Agent for Router {
             };
         }
         let mut targets = Vec::with_capacity(self.targets.len());
-        for url in &self.targets {
-            let remote = ctx.remote(url).await?;
+        for (url, headers) in &self.targets {
+            let remote = ctx.remote_with(url, headers).await?;
             let card = match remote.known_card() {
                 Some(c) => Some(c),
                 None => remote.card().await.ok(),

@@ -468,13 +468,29 @@ impl Remotes {
 
     /// The remote agent at `url` (its base URL or its card's URL), started on first use.
     pub async fn get(&self, url: &str) -> Result<RemoteAgent, ClientError> {
-        let key = url.trim_end_matches('/').to_owned();
+        self.get_with(url, &[]).await
+    }
+
+    /// The same, calling it with extra `headers` (credentials, say); each set of headers gets
+    /// its own remote agent (and breaker).
+    pub async fn get_with(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+    ) -> Result<RemoteAgent, ClientError> {
+        let url = url.trim_end_matches('/').to_owned();
+        let mut key = url.clone();
+        for (k, v) in headers {
+            key.push_str(&format!("\n{k}: {v}"));
+        }
         if let Some(r) = self.agents.lock().ok().and_then(|a| a.get(&key).cloned()) {
             return Ok(r);
         }
+        let mut opts = self.opts.clone();
+        opts.client.headers.extend(headers.iter().cloned());
         let inner = Arc::new(RemoteInner {
-            url: key.clone(),
-            opts: self.opts.clone(),
+            url: url.clone(),
+            opts,
             mailbox: Arc::new(Semaphore::new(self.opts.capacity)),
             breaker: Arc::new(Breaker::new(self.opts.client.breaker.clone())),
             budget: Arc::new(RetryBudget::new(&self.opts.client.retry)),
@@ -513,6 +529,22 @@ impl Remotes {
         }
         agents.insert(key, fresh.clone());
         Ok(fresh)
+    }
+
+    /// A remote agent already started for `url`, whatever its headers (a cancel that cascades
+    /// after the fact uses the credentials the task was delegated with), else a new one.
+    pub async fn find(&self, url: &str) -> Result<RemoteAgent, ClientError> {
+        let url = url.trim_end_matches('/');
+        let known = self.agents.lock().ok().and_then(|a| {
+            a.values()
+                .filter(|r| r.inner.url == url)
+                .max_by_key(|r| r.inner.opts.client.headers.len())
+                .cloned()
+        });
+        match known {
+            Some(r) => Ok(r),
+            None => self.get(url).await,
+        }
     }
 
     /// Remote agents known now.

@@ -102,6 +102,18 @@ impl TaskContext {
             .map_err(|e| AgentError::Failed(format!("remote agent {url}: {e}")))
     }
 
+    /// The same, calling it with extra `headers` (say `Authorization` or an API key).
+    pub async fn remote_with(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+    ) -> Result<RemoteAgent, AgentError> {
+        self.remotes
+            .get_with(url, headers)
+            .await
+            .map_err(|e| AgentError::Failed(format!("remote agent {url}: {e}")))
+    }
+
     /// Completes when the task is cancelled.
     pub async fn cancelled(&self) {
         self.cancel.cancelled().await

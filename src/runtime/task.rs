@@ -316,7 +316,7 @@ async fn cancel(st: &TaskActorState, reply: oneshot::Sender<Result<Task, A2aErro
                 // running turn does this itself, see `TaskContext::delegate`).
                 if let Some((remotes, d)) = remotes.zip(super::delegation_of(&task)) {
                     tokio::spawn(async move {
-                        if let Ok(remote) = remotes.get(&d.url).await {
+                        if let Ok(remote) = remotes.find(&d.url).await {
                             super::delegate::cancel_remote(&remote, &d.task_id).await;
                         }
                     });

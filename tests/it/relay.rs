@@ -93,3 +93,80 @@ async fn canceling_a_relayed_task_cancels_the_remote_task() {
     .await;
     assert!(cascaded, "the remote task was canceled too");
 }
+
+/// A remote that records the `x-api-key` of every request and answers every stream with a
+/// completed task.
+async fn key_recorder(seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let card = json!({"name": "keyed", "description": "", "version": "1",
+        "supportedInterfaces": [{"url": format!("{url}/"), "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
+        "capabilities": {"streaming": true}, "defaultInputModes": [], "defaultOutputModes": [], "skills": []});
+    let record = move |headers: &axum::http::HeaderMap| {
+        let key = headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        seen.lock().unwrap().push(key.to_owned());
+    };
+    let r2 = record.clone();
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/agent-card.json",
+            axum::routing::get(move |h: axum::http::HeaderMap| {
+                record(&h);
+                let card = card.clone();
+                async move { axum::Json(card) }
+            }),
+        )
+        .route(
+            "/",
+            axum::routing::post(move |h: axum::http::HeaderMap| {
+                r2(&h);
+                async move {
+                    let task = json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": "r-1",
+                        "contextId": "c-1", "status": {"state": "TASK_STATE_COMPLETED"}}}});
+                    (
+                        [("content-type", "text/event-stream")],
+                        format!("id: 1\ndata: {task}\n\n"),
+                    )
+                }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_calls_its_remote_with_the_headers_its_manifest_names() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let remote = key_recorder(seen.clone()).await;
+    // The value comes from the environment (PATH: set wherever tests run).
+    let settings: toml::Table = toml::from_str(&format!(
+        "url = \"{remote}\"\nheaders = {{ X-Api-Key = \"k-${{PATH}}\" }}"
+    ))
+    .unwrap();
+    let want = format!("k-{}", std::env::var("PATH").unwrap());
+    let relay = Relay::from_settings(&settings).unwrap();
+    let server = TestServer::start(|rt| async move {
+        let mut spec = AgentSpec::new("relay");
+        spec.default = true;
+        rt.add_agent(spec, relay).await.unwrap();
+    })
+    .await;
+    let t = server.send("hello").await["task"].clone();
+    assert_eq!(state(&t), "TASK_STATE_COMPLETED", "{t}");
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() >= 2, "card and call: {seen:?}");
+    assert!(seen.iter().all(|k| *k == want), "{seen:?}");
+
+    // A variable that is not set stops the manifest, naming it.
+    let settings: toml::Table = toml::from_str(
+        "url = \"http://x\"\nheaders = { X-Api-Key = \"${A2A_TEST_NOT_SET_ANYWHERE}\" }",
+    )
+    .unwrap();
+    let err = Relay::from_settings(&settings).unwrap_err();
+    assert!(err.contains("A2A_TEST_NOT_SET_ANYWHERE"), "{err}");
+}
