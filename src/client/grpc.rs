@@ -111,6 +111,28 @@ async fn ready(conn: &GrpcConn) -> Result<tonic::client::Grpc<Channel>, Attempt>
     Ok(client)
 }
 
+/// A ready client, the request and its path: what both kinds of call start with.
+type Prepared = (
+    tonic::client::Grpc<Channel>,
+    tonic::Request<Bytes>,
+    http::uri::PathAndQuery,
+    MethodDescriptor,
+);
+
+async fn prepare(
+    conn: &GrpcConn,
+    name: &str,
+    params: &Value,
+    headers: &[(String, String)],
+) -> Result<Prepared, Attempt> {
+    let m = method(name).map_err(|e| Attempt::Fail(e, true))?;
+    let req = request(&m, params, headers).map_err(|e| Attempt::Fail(e, true))?;
+    let path = format!("/{SERVICE}/{name}")
+        .parse()
+        .map_err(|e| Attempt::Fail(ClientError::Protocol(format!("{e}")), true))?;
+    Ok((ready(conn).await?, req, path, m))
+}
+
 /// One unary call; the answer as ProtoJSON.
 pub(crate) async fn unary(
     conn: &GrpcConn,
@@ -118,13 +140,8 @@ pub(crate) async fn unary(
     params: &Value,
     headers: &[(String, String)],
 ) -> Result<Value, Attempt> {
-    let m = method(name).map_err(|e| Attempt::Fail(e, false))?;
-    let req = request(&m, params, headers).map_err(|e| Attempt::Fail(e, false))?;
-    let path = format!("/{SERVICE}/{name}")
-        .parse()
-        .map_err(|e| Attempt::Fail(ClientError::Protocol(format!("{e}")), false))?;
-    let resp = ready(conn)
-        .await?
+    let (mut client, req, path, m) = prepare(conn, name, params, headers).await?;
+    let resp = client
         .unary(req, path, BytesCodec)
         .await
         .map_err(|s| failed(&s))?;
@@ -138,13 +155,8 @@ pub(crate) async fn open(
     params: &Value,
     headers: &[(String, String)],
 ) -> Result<(Streaming<Bytes>, MethodDescriptor), Attempt> {
-    let m = method(name).map_err(|e| Attempt::Fail(e, false))?;
-    let req = request(&m, params, headers).map_err(|e| Attempt::Fail(e, false))?;
-    let path = format!("/{SERVICE}/{name}")
-        .parse()
-        .map_err(|e| Attempt::Fail(ClientError::Protocol(format!("{e}")), false))?;
-    let resp = ready(conn)
-        .await?
+    let (mut client, req, path, m) = prepare(conn, name, params, headers).await?;
+    let resp = client
         .server_streaming(req, path, BytesCodec)
         .await
         .map_err(|s| failed(&s))?;

@@ -593,6 +593,9 @@ struct CachedCard {
     fresh_until: std::time::Instant,
 }
 
+/// How long fetching a card may take.
+const CARD_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Cards kept at most (the one that goes stale first is dropped when full).
 const CARD_CACHE: usize = 256;
 
@@ -626,7 +629,9 @@ async fn fetch_card(
     {
         return Ok(c.card.clone());
     }
-    let mut req = http.get(url).headers(headers.clone());
+    // A card is small: an agent that takes longer than this to serve one is not well (a hung
+    // node must not hold up a router's fallback for a whole idle timeout).
+    let mut req = http.get(url).headers(headers.clone()).timeout(CARD_TIMEOUT);
     if let Some(c) = &cached {
         if let Some(e) = &c.etag {
             req = req.header(reqwest::header::IF_NONE_MATCH, e);

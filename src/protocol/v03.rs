@@ -115,6 +115,14 @@ pub(crate) fn message_to_v1(m: &Value) -> Value {
     Value::Object(out)
 }
 
+/// A 0.3 `file` part's fields and the 1.0 Part fields they become.
+const FILE_FIELDS: [(&str, &str); 4] = [
+    ("bytes", "raw"),
+    ("uri", "url"),
+    ("mimeType", "mediaType"),
+    ("name", "filename"),
+];
+
 pub(crate) fn part_to_v1(p: &Value) -> Value {
     let kind = p
         .get("kind")
@@ -125,17 +133,10 @@ pub(crate) fn part_to_v1(p: &Value) -> Value {
     match kind {
         "file" => {
             let f = p.get("file").cloned().unwrap_or(Value::Null);
-            if let Some(b) = f.get("bytes") {
-                out.insert("raw".into(), b.clone());
-            }
-            if let Some(u) = f.get("uri") {
-                out.insert("url".into(), u.clone());
-            }
-            if let Some(t) = f.get("mimeType") {
-                out.insert("mediaType".into(), t.clone());
-            }
-            if let Some(n) = f.get("name") {
-                out.insert("filename".into(), n.clone());
+            for (v03, v1) in FILE_FIELDS {
+                if let Some(v) = f.get(v03) {
+                    out.insert(v1.into(), v.clone());
+                }
             }
         }
         "data" => {
@@ -283,17 +284,10 @@ pub(crate) fn part_to_v03(p: &Value) -> Value {
         json!({"kind": "text", "text": t})
     } else if p.get("raw").is_some() || p.get("url").is_some() {
         let mut file = Map::new();
-        if let Some(b) = p.get("raw") {
-            file.insert("bytes".into(), b.clone());
-        }
-        if let Some(u) = p.get("url") {
-            file.insert("uri".into(), u.clone());
-        }
-        if let Some(t) = p.get("mediaType") {
-            file.insert("mimeType".into(), t.clone());
-        }
-        if let Some(n) = p.get("filename") {
-            file.insert("name".into(), n.clone());
+        for (v03, v1) in FILE_FIELDS {
+            if let Some(v) = p.get(v1) {
+                file.insert(v03.into(), v.clone());
+            }
         }
         json!({"kind": "file", "file": file})
     } else {
