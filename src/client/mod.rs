@@ -48,6 +48,9 @@ use crate::protocol::{
 };
 use sse::SseParser;
 
+/// The bindings this client speaks.
+const KNOWN_BINDINGS: [&str; 3] = ["JSONRPC", "HTTP+JSON", "GRPC"];
+
 /// Largest SSE event the client accepts.
 const MAX_EVENT: usize = 64 << 20;
 /// Resubscriptions after drops, per stream, before giving up.
@@ -97,7 +100,8 @@ impl ClientError {
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Bindings in order of preference (`JSONRPC`, `HTTP+JSON`, `GRPC`); the first the card
-    /// offers wins.
+    /// offers wins. Empty (the default): the card's own preference, its first interface this
+    /// client speaks.
     pub bindings: Vec<String>,
     /// Extra headers on every request (credentials and the like).
     pub headers: Vec<(String, String)>,
@@ -132,7 +136,7 @@ impl ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
-            bindings: vec!["JSONRPC".into(), "HTTP+JSON".into(), "GRPC".into()],
+            bindings: Vec::new(),
             headers: Vec::new(),
             idle_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
@@ -218,11 +222,18 @@ impl Client {
             headers.insert(name, value);
         }
         let card = fetch_card(&http, &card_url, &headers).await?;
-        let offered = opts.bindings.iter().find_map(|want| {
+        let speaks = |i: &crate::protocol::AgentInterface| i.protocol_version.starts_with("1.");
+        let offered = if opts.bindings.is_empty() {
             card.supported_interfaces
                 .iter()
-                .find(|i| &i.protocol_binding == want && i.protocol_version.starts_with("1."))
-        });
+                .find(|i| speaks(i) && KNOWN_BINDINGS.contains(&i.protocol_binding.as_str()))
+        } else {
+            opts.bindings.iter().find_map(|want| {
+                card.supported_interfaces
+                    .iter()
+                    .find(|i| &i.protocol_binding == want && speaks(i))
+            })
+        };
         let binding = match offered {
             Some(i) if i.protocol_binding == "HTTP+JSON" => {
                 Binding::Rest(i.url.trim_end_matches('/').to_owned())
@@ -239,9 +250,13 @@ impl Client {
                 match v03 {
                     Some(i) => Binding::JsonRpcV03(i.url.clone()),
                     None => {
+                        let wanted = if opts.bindings.is_empty() {
+                            &KNOWN_BINDINGS.map(String::from)[..]
+                        } else {
+                            &opts.bindings[..]
+                        };
                         return Err(ClientError::Protocol(format!(
-                            "the card offers none of {:?} at protocol 1.x (nor JSONRPC at 0.3)",
-                            opts.bindings
+                            "the card offers none of {wanted:?} at protocol 1.x (nor JSONRPC at 0.3)"
                         )));
                     }
                 }

@@ -19,8 +19,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use super::resilience::{Breaker, RetryBudget};
 use super::{BreakerState, Client, ClientError, ClientOptions, EventStream};
 use crate::protocol::{
-    AgentCard, CancelTaskRequest, GetTaskRequest, SendMessageRequest, SendMessageResponse,
-    StreamResponse, Task,
+    AgentCard, CancelTaskRequest, GetTaskRequest, ListTasksRequest, ListTasksResponse,
+    SendMessageRequest, SendMessageResponse, StreamResponse, Task,
 };
 
 /// How each remote agent is reached.
@@ -81,6 +81,7 @@ enum Op {
     Stream(SendMessageRequest),
     Subscribe(String, Option<u64>),
     Get(GetTaskRequest),
+    List(ListTasksRequest),
     Cancel(CancelTaskRequest),
     Card,
 }
@@ -89,6 +90,7 @@ enum Done {
     Sent(SendMessageResponse),
     Stream(Box<EventStream>),
     Task(Task),
+    List(ListTasksResponse),
     Card(AgentCard),
 }
 
@@ -223,6 +225,17 @@ impl RemoteAgent {
         }
     }
 
+    /// ListTasks.
+    pub async fn list_tasks(
+        &self,
+        req: ListTasksRequest,
+    ) -> Result<ListTasksResponse, ClientError> {
+        match self.call(Op::List(req)).await?.0 {
+            Done::List(l) => Ok(l),
+            _ => Err(ClientError::Protocol("unexpected answer".into())),
+        }
+    }
+
     /// CancelTask.
     pub async fn cancel_task(&self, req: CancelTaskRequest) -> Result<Task, ClientError> {
         match self.call(Op::Cancel(req)).await?.0 {
@@ -304,6 +317,7 @@ async fn run(client: Client, op: Op) -> Result<Done, ClientError> {
         Op::Stream(r) => Done::Stream(Box::new(client.send_streaming(&r).await?)),
         Op::Subscribe(id, last) => Done::Stream(Box::new(client.subscribe(&id, last).await?)),
         Op::Get(r) => Done::Task(client.get_task(&r).await?),
+        Op::List(r) => Done::List(client.list_tasks(&r).await?),
         Op::Cancel(r) => Done::Task(client.cancel_task(&r).await?),
         Op::Card => Done::Card(client.card().clone()),
     })

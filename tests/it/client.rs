@@ -711,3 +711,53 @@ async fn the_client_speaks_0_3_to_an_agent_whose_card_offers_only_0_3() {
         a2a_runtime::client::BreakerState::Closed
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cards_first_interface_wins_unless_the_caller_asks_otherwise() {
+    let (s, _) = scripted(|_| {}).await;
+    // A card (served elsewhere) that prefers REST, then JSON-RPC, both at the real server.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let card = serde_json::json!({"name": "prefers-rest", "description": "", "version": "1",
+        "supportedInterfaces": [
+            {"url": "http://127.0.0.1:9/ignored", "protocolBinding": "SLIMRPC", "protocolVersion": "1.0"},
+            {"url": s.url.clone(), "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
+            {"url": format!("{}/", s.url), "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
+        "capabilities": {}, "defaultInputModes": [], "defaultOutputModes": [], "skills": []});
+    let app = axum::Router::new().route(
+        "/.well-known/agent-card.json",
+        axum::routing::get(move || {
+            let card = card.clone();
+            async move { axum::Json(card) }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let client = Client::discover(&url, ClientOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        client.binding(),
+        "HTTP+JSON",
+        "the card's first one we speak"
+    );
+    let done = task_of(client.send_text("hello").await.unwrap());
+    assert_eq!(done.status.state, TaskState::Completed);
+    let opts = ClientOptions {
+        bindings: vec!["GRPC".into(), "JSONRPC".into()],
+        ..ClientOptions::default()
+    };
+    let client = Client::discover(&url, opts).await.unwrap();
+    assert_eq!(
+        client.binding(),
+        "JSONRPC",
+        "the caller's first one the card offers"
+    );
+    let opts = ClientOptions {
+        bindings: vec!["GRPC".into()],
+        ..ClientOptions::default()
+    };
+    let err = Client::discover(&url, opts).await.unwrap_err();
+    assert!(err.to_string().contains("GRPC"), "{err}");
+}

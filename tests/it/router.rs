@@ -131,6 +131,11 @@ async fn the_router_falls_back_past_a_dead_agent_and_its_open_breaker() {
     let remote = router.runtime.remote(&dead).await.unwrap();
     assert_eq!(remote.breaker_state(), BreakerState::Open);
     assert_eq!(tasks_on(&alive).await, 7);
+    // The same remote agent, asked directly through the router's runtime.
+    let alive_remote = router.runtime.remote(&alive.url).await.unwrap();
+    let listed = alive_remote.list_tasks(Default::default()).await.unwrap();
+    assert_eq!(listed.total_size, 7);
+    assert_eq!(alive_remote.breaker_state(), BreakerState::Closed);
 
     // Every agent down: the task fails naming each.
     let router = router_over(vec![dead.clone(), dead_url().await], |_| {}).await;
