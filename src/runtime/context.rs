@@ -240,6 +240,15 @@ impl TaskContext {
             .await
     }
 
+    /// Any state, with a whole status message (what a delegated task mirrors).
+    pub(crate) async fn status_with(
+        &self,
+        state: TaskState,
+        message: Option<Message>,
+    ) -> Result<(), AgentError> {
+        self.emit(Change::Status(state, message)).await
+    }
+
     /// Answers with a bare Message instead of a task (only as the first thing a new task does).
     pub async fn reply(&self, message: Message) -> Result<(), AgentError> {
         self.emit(Change::Reply(message)).await

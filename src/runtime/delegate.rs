@@ -133,42 +133,40 @@ impl TaskContext {
                 }
                 StreamResponse::StatusUpdate(u) => {
                     remote_id.get_or_insert(u.task_id);
-                    let text = u.status.message.as_ref().map(Message::text);
-                    let text = text.unwrap_or_default();
-                    match u.status.state {
-                        TaskState::Working | TaskState::Submitted => {
-                            self.working(text).await?;
-                            continue;
-                        }
-                        TaskState::Completed => self.complete_with(text).await?,
-                        TaskState::Failed => self.fail(text).await?,
-                        TaskState::Rejected => self.reject(text).await?,
+                    // The remote's status message, whole (data parts, metadata), as ours.
+                    let mut said = u.status.message.map(|mut m| {
+                        m.message_id = uuid::Uuid::new_v4().to_string();
+                        m.task_id.clear();
+                        m.context_id.clear();
+                        m
+                    });
+                    let state = match u.status.state {
+                        TaskState::Submitted => TaskState::Working,
                         TaskState::Canceled => {
-                            self.fail(format!("the remote task was canceled. {text}"))
-                                .await?;
+                            // Not canceled by us: for this task, the work failed.
+                            let text = said.as_ref().map(Message::text).unwrap_or_default();
+                            let why = format!("the remote task was canceled. {text}");
+                            said = Some(Message::agent(vec![Part::text(why.trim_end())]));
+                            TaskState::Failed
                         }
                         TaskState::InputRequired | TaskState::AuthRequired => {
                             // Wait with the remote task, remembering it for the next turn.
-                            let mut q = u
-                                .status
-                                .message
-                                .unwrap_or_else(|| Message::agent(vec![Part::text(text)]));
+                            let mut q = said.unwrap_or_else(|| Message::agent(Vec::new()));
                             let mut meta = q.metadata.take().unwrap_or_else(Map::new);
                             meta.insert(
                                 REMOTE_KEY.into(),
                                 json!({"url": remote.url(), "taskId": remote_id.clone().unwrap_or_default()}),
                             );
                             q.metadata = Some(meta);
-                            q.message_id = uuid::Uuid::new_v4().to_string();
-                            q.task_id.clear();
-                            q.context_id.clear();
-                            if u.status.state == TaskState::InputRequired {
-                                self.input_required_with(q).await?;
-                            } else {
-                                self.auth_required_with(q).await?;
-                            }
+                            said = Some(q);
+                            u.status.state
                         }
-                        _ => continue,
+                        TaskState::Unspecified => continue,
+                        other => other,
+                    };
+                    self.status_with(state, said).await?;
+                    if state == TaskState::Working {
+                        continue;
                     }
                     return Ok(Delegated::Finished);
                 }
