@@ -25,10 +25,15 @@ pub(crate) struct GrpcConn {
     pub url: String,
 }
 
+/// Whether a card's gRPC URL asks for TLS.
+pub(crate) fn is_tls(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("grpcs://")
+}
+
 impl GrpcConn {
     /// `url` as a card gives it: `host:port`, or `http://host:port`.
     pub fn new(url: &str, connect_timeout: Duration) -> Result<Self, ClientError> {
-        if url.starts_with("https://") || url.starts_with("grpcs://") {
+        if is_tls(url) {
             return Err(ClientError::Protocol(format!(
                 "{url}: gRPC over TLS is not supported by this client yet; use JSONRPC or HTTP+JSON"
             )));

@@ -222,7 +222,11 @@ impl Client {
             headers.insert(name, value);
         }
         let card = fetch_card(&http, &card_url, &headers).await?;
-        let speaks = |i: &crate::protocol::AgentInterface| i.protocol_version.starts_with("1.");
+        // gRPC over TLS is not built in yet: such an interface is passed over for the next one.
+        let speaks = |i: &crate::protocol::AgentInterface| {
+            i.protocol_version.starts_with("1.")
+                && !(i.protocol_binding == "GRPC" && grpc::is_tls(&i.url))
+        };
         let offered = if opts.bindings.is_empty() {
             card.supported_interfaces
                 .iter()

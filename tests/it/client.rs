@@ -721,6 +721,7 @@ async fn the_cards_first_interface_wins_unless_the_caller_asks_otherwise() {
     let card = serde_json::json!({"name": "prefers-rest", "description": "", "version": "1",
         "supportedInterfaces": [
             {"url": "http://127.0.0.1:9/ignored", "protocolBinding": "SLIMRPC", "protocolVersion": "1.0"},
+            {"url": "https://127.0.0.1:9", "protocolBinding": "GRPC", "protocolVersion": "1.0"},
             {"url": s.url.clone(), "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
             {"url": format!("{}/", s.url), "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}],
         "capabilities": {}, "defaultInputModes": [], "defaultOutputModes": [], "skills": []});
