@@ -661,6 +661,7 @@ async fn the_client_commands_print_and_exit_as_documented() {
     let data = tempfile::tempdir().unwrap();
     let actors = tempfile::tempdir().unwrap();
     manifest(actors.path(), "echo", 0, "resume");
+    manifest(actors.path(), "slow", 800, "resume");
     let server = Server::start(data.path(), actors.path());
     let url = format!("{}/agents/echo", server.url);
 
@@ -723,6 +724,19 @@ async fn the_client_commands_print_and_exit_as_documented() {
         "echo nope >&2; exit 3",
     ]);
     assert!(!ok && err.contains("AUTH") && err.contains("nope"), "{err}");
+    // Subscribe to a running task: its events until it completes.
+    let slow = format!("{}/agents/slow", server.url);
+    let (ok, out, err) = a2a(&["send", &slow, "slowly", "--no-wait", "--json"]);
+    assert!(ok, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let id = v["task"]["id"].as_str().unwrap().to_owned();
+    let (ok, out, err) = a2a(&["subscribe", &slow, &id]);
+    assert!(
+        ok && out.contains("[artifact echo] slowly") && out.contains("[completed]"),
+        "{out}{err}"
+    );
+    let (ok, _, err) = a2a(&["subscribe", &slow, &id]);
+    assert!(!ok && err.contains("UNSUPPORTED_OPERATION"), "{err}");
     // Failures: a non-zero exit and the A2A error's name.
     let (ok, _, err) = a2a(&["get", &url, "no-such-task"]);
     assert!(!ok && err.contains("TASK_NOT_FOUND"), "{err}");
