@@ -62,6 +62,21 @@ fn expand_env(v: &str) -> Result<String, String> {
 /// The kinds `a2a serve` knows.
 pub const KINDS: &[&str] = &["echo", "relay", "router", "tck"];
 
+/// Starts the remote agent a manifest names, with its headers, before any task runs: so a cancel
+/// that cascades to it after a restart (found by URL) carries the manifest's credentials. No
+/// request is made until a call needs one.
+async fn register(
+    runtime: &Runtime,
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<(), RuntimeError> {
+    runtime
+        .remote_with(url, headers)
+        .await
+        .map(|_| ())
+        .map_err(|e| RuntimeError::Actor(format!("remote agent {url}: {e}")))
+}
+
 /// Starts the built-in agent a manifest names.
 pub async fn spawn(runtime: &Runtime, spec: AgentSpec) -> Result<(), RuntimeError> {
     match spec.kind.as_str() {
@@ -71,11 +86,16 @@ pub async fn spawn(runtime: &Runtime, spec: AgentSpec) -> Result<(), RuntimeErro
         }
         "relay" => {
             let relay = Relay::from_settings(&spec.settings).map_err(RuntimeError::InvalidSpec)?;
+            let (url, headers) = relay.target();
+            register(runtime, url, headers).await?;
             runtime.add_agent(spec, relay).await
         }
         "router" => {
             let router =
                 Router::from_settings(&spec.settings).map_err(RuntimeError::InvalidSpec)?;
+            for (url, headers) in router.targets() {
+                register(runtime, url, headers).await?;
+            }
             runtime.add_agent(spec, router).await
         }
         "tck" => {

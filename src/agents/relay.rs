@@ -50,6 +50,13 @@ impl Relay {
     }
 }
 
+impl Relay {
+    /// The remote agent and the headers it is called with.
+    pub fn target(&self) -> (&str, &[(String, String)]) {
+        (&self.url, &self.headers)
+    }
+}
+
 impl Agent for Relay {
     async fn on_message(&self, ctx: TaskContext) -> Result<(), AgentError> {
         // A follow-up continues the remote task this task already relays to.

@@ -88,6 +88,13 @@ impl Router {
     }
 }
 
+impl Router {
+    /// The remote agents and the headers each is called with.
+    pub fn targets(&self) -> impl Iterator<Item = (&str, &[(String, String)])> {
+        self.targets.iter().map(|(u, h)| (u.as_str(), h.as_slice()))
+    }
+}
+
 fn words(text: &str) -> HashSet<String> {
     text.split(|c: char| !c.is_alphanumeric() && c != '-' && c != '_')
         .filter(|w| !w.is_empty())

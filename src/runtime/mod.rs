@@ -309,6 +309,15 @@ impl Runtime {
         self.inner.remotes.get(url).await
     }
 
+    /// The same, calling it with extra `headers` (credentials).
+    pub async fn remote_with(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+    ) -> Result<RemoteAgent, crate::client::ClientError> {
+        self.inner.remotes.get_with(url, headers).await
+    }
+
     fn entry(&self, name: &str) -> Option<Arc<AgentEntry>> {
         self.inner
             .agents

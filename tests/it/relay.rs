@@ -149,13 +149,20 @@ async fn a_relay_calls_its_remote_with_the_headers_its_manifest_names() {
     ))
     .unwrap();
     let want = format!("k-{}", std::env::var("PATH").unwrap());
-    let relay = Relay::from_settings(&settings).unwrap();
+    // Started the way `a2a serve` starts a manifest: the remote is registered with its headers
+    // up front (so a cascading cancel after a restart carries them), without calling it yet.
     let server = TestServer::start(|rt| async move {
         let mut spec = AgentSpec::new("relay");
         spec.default = true;
-        rt.add_agent(spec, relay).await.unwrap();
+        spec.kind = "relay".into();
+        spec.settings = settings;
+        a2a_runtime::agents::spawn(&rt, spec).await.unwrap();
     })
     .await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "no request before a task needs one"
+    );
     let t = server.send("hello").await["task"].clone();
     assert_eq!(state(&t), "TASK_STATE_COMPLETED", "{t}");
     let seen = seen.lock().unwrap().clone();
