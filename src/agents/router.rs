@@ -16,6 +16,7 @@
 //! - `headers` (optional): headers sent to every target; `${VAR}` in a value is read from the
 //!   environment.
 
+use std::cmp::Reverse;
 use std::collections::HashSet;
 
 use crate::client::BreakerState;
@@ -122,7 +123,7 @@ pub fn rank(
     skill: Option<&str>,
 ) -> Result<Vec<RemoteAgent>, String> {
     let words = words(text);
-    let mut ranked: Vec<(bool, usize, usize, &RemoteAgent)> = targets
+    let mut ranked: Vec<(bool, Reverse<usize>, usize, &RemoteAgent)> = targets
         .iter()
         .enumerate()
         .filter(|(_, (_, card))| match skill {
@@ -134,12 +135,13 @@ pub fn rank(
         })
         .map(|(i, (remote, card))| {
             let open = remote.breaker_state() == BreakerState::Open;
-            let fit = card.as_ref().map_or(0, |c| score(c, &words));
-            let fit = match skill {
-                Some(_) if card.is_some() => usize::MAX,
-                _ => fit,
+            // With a skill asked for, a card known to have it beats an unknown one; else words.
+            let fit = match (card, skill) {
+                (Some(_), Some(_)) => usize::MAX,
+                (Some(c), None) => score(c, &words),
+                (None, _) => 0,
             };
-            (open, usize::MAX - fit, i, remote)
+            (open, Reverse(fit), i, remote)
         })
         .collect();
     if ranked.is_empty() {
@@ -148,7 +150,7 @@ pub fn rank(
             skill.unwrap_or_default()
         ));
     }
-    ranked.sort_by_key(|(open, unfit, i, _)| (*open, *unfit, *i));
+    ranked.sort_by_key(|(open, fit, i, _)| (*open, *fit, *i));
     Ok(ranked.into_iter().map(|(.., r)| r.clone()).collect())
 }
 

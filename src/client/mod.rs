@@ -390,6 +390,23 @@ impl Client {
         Attempt::Retry(e, Some(Duration::ZERO))
     }
 
+    /// A gRPC UNAUTHENTICATED answer to a call that carried `token`: as a 401 over HTTP.
+    async fn grpc_refused<T>(
+        &self,
+        r: Result<T, Attempt>,
+        token: Option<String>,
+    ) -> Result<T, Attempt> {
+        const UNAUTHENTICATED: i64 = tonic::Code::Unauthenticated as i64;
+        match (r, token) {
+            (Err(Attempt::Fail(ClientError::A2a { code, .. }, _)), Some(t))
+                if code == UNAUTHENTICATED =>
+            {
+                Err(self.refused(&t).await)
+            }
+            (r, _) => r,
+        }
+    }
+
     /// gRPC metadata for one attempt: the extra headers and the bearer token.
     async fn metadata(&self) -> Result<(Vec<(String, String)>, Option<String>), Attempt> {
         let token = self.token().await?;
@@ -472,12 +489,8 @@ impl Client {
     async fn attempt(&self, method: &str, params: &Value) -> Result<Value, Attempt> {
         if let Binding::Grpc(conn) = &self.binding {
             let (md, token) = self.metadata().await?;
-            return match (grpc::unary(conn, method, params, &md).await, token) {
-                (Err(Attempt::Fail(ClientError::A2a { code: 16, .. }, _)), Some(t)) => {
-                    Err(self.refused(&t).await)
-                }
-                (r, _) => r,
-            };
+            let r = grpc::unary(conn, method, params, &md).await;
+            return self.grpc_refused(r, token).await;
         }
         let req = self
             .build(method, params)
@@ -917,12 +930,8 @@ impl EventStream {
                 if let Some(id) = last_id {
                     md.push(("last-event-id".into(), id.to_string()));
                 }
-                match (grpc::open(conn, method, &params, &md).await, token) {
-                    (Err(Attempt::Fail(ClientError::A2a { code: 16, .. }, _)), Some(t)) => {
-                        Err(client.refused(&t).await)
-                    }
-                    (r, _) => r,
-                }
+                let r = grpc::open(conn, method, &params, &md).await;
+                client.grpc_refused(r, token).await
             };
             let (stream, m) = client.with_retries(once).await?;
             self.source = Some(Source::Grpc(Box::new(stream), m));

@@ -117,6 +117,11 @@ impl RemoteStream {
     }
 }
 
+/// The actor answered a call with another call's kind of answer (a bug, not the remote's).
+fn mismatch() -> ClientError {
+    ClientError::Protocol("the remote agent's actor answered with the wrong kind of result".into())
+}
+
 fn busy(url: &str) -> ClientError {
     ClientError::A2a {
         reason: "REMOTE_BUSY".into(),
@@ -185,7 +190,7 @@ impl RemoteAgent {
     pub async fn send(&self, req: SendMessageRequest) -> Result<SendMessageResponse, ClientError> {
         match self.call(Op::Send(req)).await?.0 {
             Done::Sent(r) => Ok(r),
-            _ => Err(ClientError::Protocol("unexpected answer".into())),
+            _ => Err(mismatch()),
         }
     }
 
@@ -213,7 +218,7 @@ impl RemoteAgent {
                 events,
                 _permit: permit,
             }),
-            _ => Err(ClientError::Protocol("unexpected answer".into())),
+            _ => Err(mismatch()),
         }
     }
 
@@ -221,7 +226,7 @@ impl RemoteAgent {
     pub async fn get_task(&self, req: GetTaskRequest) -> Result<Task, ClientError> {
         match self.call(Op::Get(req)).await?.0 {
             Done::Task(t) => Ok(t),
-            _ => Err(ClientError::Protocol("unexpected answer".into())),
+            _ => Err(mismatch()),
         }
     }
 
@@ -232,7 +237,7 @@ impl RemoteAgent {
     ) -> Result<ListTasksResponse, ClientError> {
         match self.call(Op::List(req)).await?.0 {
             Done::List(l) => Ok(l),
-            _ => Err(ClientError::Protocol("unexpected answer".into())),
+            _ => Err(mismatch()),
         }
     }
 
@@ -240,7 +245,7 @@ impl RemoteAgent {
     pub async fn cancel_task(&self, req: CancelTaskRequest) -> Result<Task, ClientError> {
         match self.call(Op::Cancel(req)).await?.0 {
             Done::Task(t) => Ok(t),
-            _ => Err(ClientError::Protocol("unexpected answer".into())),
+            _ => Err(mismatch()),
         }
     }
 
@@ -248,7 +253,7 @@ impl RemoteAgent {
     pub async fn card(&self) -> Result<AgentCard, ClientError> {
         match self.call(Op::Card).await?.0 {
             Done::Card(c) => Ok(c),
-            _ => Err(ClientError::Protocol("unexpected answer".into())),
+            _ => Err(mismatch()),
         }
     }
 

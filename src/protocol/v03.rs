@@ -242,27 +242,49 @@ pub(crate) fn status_to_v03(s: &Value) -> Value {
     out
 }
 
-pub(crate) fn task_to_v03(t: &Value) -> Value {
+/// The shape every mapping of a Task shares: ids kept, status, artifacts and history mapped by
+/// the functions of the target shape.
+pub(crate) fn map_task(
+    t: &Value,
+    status: fn(&Value) -> Value,
+    artifact: fn(&Value) -> Value,
+    message: fn(&Value) -> Value,
+) -> Value {
     let mut out = json!({
-        "kind": "task",
         "id": t.get("id").cloned().unwrap_or(Value::Null),
         "contextId": t.get("contextId").cloned().unwrap_or(Value::Null),
-        "status": status_to_v03(t.get("status").unwrap_or(&Value::Null)),
+        "status": status(t.get("status").unwrap_or(&Value::Null)),
     });
     if let Some(a) = t.get("artifacts").and_then(Value::as_array) {
-        out["artifacts"] = Value::Array(a.iter().map(artifact_to_v03).collect());
+        out["artifacts"] = Value::Array(a.iter().map(artifact).collect());
     }
     if let Some(h) = t.get("history").and_then(Value::as_array) {
-        out["history"] = Value::Array(h.iter().map(message_to_v03).collect());
+        out["history"] = Value::Array(h.iter().map(message).collect());
     }
-    if let Some(m) = t.get("metadata") {
+    if let Some(m) = t.get("metadata").filter(|m| !m.is_null()) {
         out["metadata"] = m.clone();
     }
     out
 }
 
+/// An object (message or artifact) with each of its `parts` mapped by `part`.
+pub(crate) fn map_parts(v: &Value, part: fn(&Value) -> Value) -> Map<String, Value> {
+    let mut out = v.as_object().cloned().unwrap_or_default();
+    if let Some(parts) = out.get("parts").and_then(Value::as_array) {
+        let parts = parts.iter().map(part).collect();
+        out.insert("parts".into(), Value::Array(parts));
+    }
+    out
+}
+
+pub(crate) fn task_to_v03(t: &Value) -> Value {
+    let mut out = map_task(t, status_to_v03, artifact_to_v03, message_to_v03);
+    out["kind"] = json!("task");
+    out
+}
+
 pub(crate) fn message_to_v03(m: &Value) -> Value {
-    let mut out = m.as_object().cloned().unwrap_or_default();
+    let mut out = map_parts(m, part_to_v03);
     out.insert("kind".into(), Value::String("message".into()));
     if let Some(r) = out.get("role").and_then(Value::as_str) {
         let r = match r {
@@ -270,10 +292,6 @@ pub(crate) fn message_to_v03(m: &Value) -> Value {
             _ => "user",
         };
         out.insert("role".into(), Value::String(r.into()));
-    }
-    if let Some(parts) = out.get("parts").and_then(Value::as_array) {
-        let parts = parts.iter().map(part_to_v03).collect();
-        out.insert("parts".into(), Value::Array(parts));
     }
     Value::Object(out)
 }
@@ -306,12 +324,7 @@ pub(crate) fn part_to_v03(p: &Value) -> Value {
 }
 
 pub(crate) fn artifact_to_v03(a: &Value) -> Value {
-    let mut out = a.as_object().cloned().unwrap_or_default();
-    if let Some(parts) = out.get("parts").and_then(Value::as_array) {
-        let parts = parts.iter().map(part_to_v03).collect();
-        out.insert("parts".into(), Value::Array(parts));
-    }
-    Value::Object(out)
+    Value::Object(map_parts(a, part_to_v03))
 }
 
 /// A 1.0 stream event (StreamResponse JSON) → the 0.3 result it is sent as.
@@ -485,30 +498,11 @@ pub(crate) fn status_to_v1(s: &Value) -> Value {
 }
 
 pub(crate) fn artifact_to_v1(a: &Value) -> Value {
-    let mut out = a.as_object().cloned().unwrap_or_default();
-    if let Some(parts) = out.get("parts").and_then(Value::as_array) {
-        let parts = parts.iter().map(part_to_v1).collect();
-        out.insert("parts".into(), Value::Array(parts));
-    }
-    Value::Object(out)
+    Value::Object(map_parts(a, part_to_v1))
 }
 
 pub(crate) fn task_to_v1(t: &Value) -> Value {
-    let mut out = json!({
-        "id": t.get("id").cloned().unwrap_or(Value::Null),
-        "contextId": t.get("contextId").cloned().unwrap_or(Value::Null),
-        "status": status_to_v1(t.get("status").unwrap_or(&Value::Null)),
-    });
-    if let Some(a) = t.get("artifacts").and_then(Value::as_array) {
-        out["artifacts"] = Value::Array(a.iter().map(artifact_to_v1).collect());
-    }
-    if let Some(h) = t.get("history").and_then(Value::as_array) {
-        out["history"] = Value::Array(h.iter().map(message_to_v1).collect());
-    }
-    if let Some(m) = t.get("metadata").filter(|m| !m.is_null()) {
-        out["metadata"] = m.clone();
-    }
-    out
+    map_task(t, status_to_v1, artifact_to_v1, message_to_v1)
 }
 
 /// A 0.3 answer that is a task or a message (`kind`) → the 1.0 `{"task"}` / `{"message"}`.

@@ -105,16 +105,7 @@ impl Meta {
         let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
         Self {
             version: get("a2a-version").map(str::to_owned),
-            extensions: headers
-                .get_all("a2a-extensions")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .map(str::trim)
-                .filter(|u| !u.is_empty())
-                .take(32)
-                .map(str::to_owned)
-                .collect(),
+            extensions: super::http::requested_extensions(headers),
             last_event_id: get("last-event-id").and_then(|v| v.trim().parse().ok()),
         }
     }

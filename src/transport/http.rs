@@ -251,7 +251,7 @@ fn rpc_response(body: Vec<u8>, error: Option<ErrorKind>) -> Response {
 
 /// The extensions a client activated: `A2A-Extensions` (and 0.3's `X-A2A-Extensions`),
 /// comma-separated, at most 32.
-fn requested_extensions(headers: &HeaderMap) -> Vec<String> {
+pub(crate) fn requested_extensions(headers: &HeaderMap) -> Vec<String> {
     ["a2a-extensions", "x-a2a-extensions"]
         .iter()
         .flat_map(|h| headers.get_all(*h))

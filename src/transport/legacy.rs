@@ -269,21 +269,7 @@ fn proto_status(s: &Value) -> Value {
 }
 
 fn proto_task(t: &Value) -> Value {
-    let mut out = json!({
-        "id": t.get("id"),
-        "contextId": t.get("contextId"),
-        "status": proto_status(t.get("status").unwrap_or(&Value::Null)),
-    });
-    if let Some(a) = t.get("artifacts").and_then(Value::as_array) {
-        out["artifacts"] = Value::Array(a.iter().map(proto_artifact).collect());
-    }
-    if let Some(h) = t.get("history").and_then(Value::as_array) {
-        out["history"] = Value::Array(h.iter().map(proto_message).collect());
-    }
-    if let Some(m) = t.get("metadata") {
-        out["metadata"] = m.clone();
-    }
-    out
+    map_task(t, proto_status, proto_artifact, proto_message)
 }
 
 fn proto_message(m: &Value) -> Value {
@@ -300,12 +286,7 @@ fn proto_message(m: &Value) -> Value {
 }
 
 fn proto_artifact(a: &Value) -> Value {
-    let mut out = a.as_object().cloned().unwrap_or_default();
-    if let Some(parts) = out.get("parts").and_then(Value::as_array) {
-        let parts = parts.iter().map(proto_part).collect();
-        out.insert("parts".into(), Value::Array(parts));
-    }
-    Value::Object(out)
+    Value::Object(map_parts(a, proto_part))
 }
 
 fn proto_part(p: &Value) -> Value {
