@@ -379,28 +379,39 @@ pub(crate) fn card_to_v03(card: &Value, _url_hint: &str) -> Value {
         .map(|i| json!({"url": i.get("url"), "transport": i.get("protocolBinding")}))
         .collect();
     let caps = card.get("capabilities").cloned().unwrap_or(json!({}));
-    let mut out = json!({
+    with_common_card_fields(
+        card,
+        json!({
         "protocolVersion": "0.3.0",
-        "name": card.get("name"),
-        "description": card.get("description"),
         "url": url,
         "preferredTransport": "JSONRPC",
         "additionalInterfaces": additional,
-        "version": card.get("version"),
         "capabilities": {
             "streaming": caps.get("streaming").cloned().unwrap_or(Value::Bool(false)),
             "pushNotifications": caps.get("pushNotifications").cloned().unwrap_or(Value::Bool(false)),
             "extensions": caps.get("extensions").cloned().unwrap_or(json!([])),
         },
         "supportsAuthenticatedExtendedCard": caps.get("extendedAgentCard").cloned().unwrap_or(Value::Bool(false)),
-        "defaultInputModes": card.get("defaultInputModes").cloned().unwrap_or(json!([])),
-        "defaultOutputModes": card.get("defaultOutputModes").cloned().unwrap_or(json!([])),
-        "skills": card.get("skills").cloned().unwrap_or(json!([])),
-    });
-    if let Some(p) = card.get("provider") {
-        out["provider"] = p.clone();
+        }),
+    )
+}
+
+/// `specific` (the fields one card shape has its own way) plus the fields 0.3 and 1.0 cards
+/// name and shape alike, taken from `card`.
+fn with_common_card_fields(card: &Value, specific: Value) -> Value {
+    let Value::Object(mut out) = specific else {
+        return specific;
+    };
+    for k in ["name", "description", "version"] {
+        out.insert(k.into(), card.get(k).cloned().unwrap_or(Value::Null));
     }
-    out
+    for k in ["defaultInputModes", "defaultOutputModes", "skills"] {
+        out.insert(k.into(), card.get(k).cloned().unwrap_or(json!([])));
+    }
+    if let Some(p) = card.get("provider") {
+        out.insert("provider".into(), p.clone());
+    }
+    Value::Object(out)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,24 +586,17 @@ pub(crate) fn card_to_v1(card: &Value) -> Value {
         }
     }
     let caps = card.get("capabilities").cloned().unwrap_or(json!({}));
-    let mut out = json!({
-        "name": card.get("name").cloned().unwrap_or(Value::Null),
-        "description": card.get("description").cloned().unwrap_or(Value::Null),
-        "version": card.get("version").cloned().unwrap_or(Value::Null),
-        "supportedInterfaces": interfaces,
-        "capabilities": {
-            "streaming": caps.get("streaming").cloned().unwrap_or(Value::Bool(false)),
-            "pushNotifications": caps.get("pushNotifications").cloned().unwrap_or(Value::Bool(false)),
-            "extendedAgentCard": card.get("supportsAuthenticatedExtendedCard").cloned().unwrap_or(Value::Bool(false)),
-        },
-        "defaultInputModes": card.get("defaultInputModes").cloned().unwrap_or(json!([])),
-        "defaultOutputModes": card.get("defaultOutputModes").cloned().unwrap_or(json!([])),
-        "skills": card.get("skills").cloned().unwrap_or(json!([])),
-    });
-    if let Some(p) = card.get("provider") {
-        out["provider"] = p.clone();
-    }
-    out
+    with_common_card_fields(
+        card,
+        json!({
+            "supportedInterfaces": interfaces,
+            "capabilities": {
+                "streaming": caps.get("streaming").cloned().unwrap_or(Value::Bool(false)),
+                "pushNotifications": caps.get("pushNotifications").cloned().unwrap_or(Value::Bool(false)),
+                "extendedAgentCard": card.get("supportsAuthenticatedExtendedCard").cloned().unwrap_or(Value::Bool(false)),
+            },
+        }),
+    )
 }
 
 #[cfg(test)]
