@@ -164,7 +164,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sled=warn".into()),
+                .unwrap_or_else(|_| "info,sled=warn,ractor=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

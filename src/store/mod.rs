@@ -28,8 +28,6 @@ mod retention;
 mod sled_store;
 pub(crate) mod writer;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -61,9 +59,6 @@ pub enum Op {
     Delete(Vec<u8>),
 }
 
-/// A boxed future, for the one async method of [`Store`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
 /// Key/value pairs read from a store.
 pub type Entries<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a>;
 
@@ -75,8 +70,9 @@ pub trait Store: Send + Sync + 'static {
     fn range(&self, from: &[u8], to: &[u8], reverse: bool) -> Entries<'_>;
     /// Applies every op or none.
     fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError>;
-    /// Makes everything applied before the call durable. `Ok` means it survives a crash.
-    fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Makes everything applied before the call durable, blocking until it is (the writer calls
+    /// it on a thread of its own). `Ok` means it survives a crash.
+    fn flush(&self) -> Result<(), StoreError>;
 }
 
 /// The exclusive upper bound of all keys starting with `prefix`.
@@ -362,7 +358,10 @@ impl Log {
 
     /// Flushes everything and waits for it (shutdown).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.store.flush().await
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .map_err(|e| StoreError::Io(format!("flush: {e}")))?
     }
 
     /// Records waiting in the writer's queue (a gauge).

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{BoxFuture, Entries, Op, Store, StoreError};
+use super::{Entries, Op, Store, StoreError};
 
 /// A [`Store`] on a sled database in a directory.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ impl Store for SledStore {
         self.tree.apply_batch(batch).map_err(io)
     }
 
-    fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move { self.db.flush_async().await.map(|_| ()).map_err(io) })
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(io)
     }
 }

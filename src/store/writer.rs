@@ -2,10 +2,11 @@
 //!
 //! Every commit of every task goes through one bounded queue. The write loop takes whatever is
 //! queued (up to [`MAX_BATCH`] commits), checks idempotency claims, applies all of it as one
-//! atomic batch and hands each committer a ticket (the batch number). In `fsync` mode a separate
-//! flush loop flushes whenever someone waits for a ticket that is not durable yet (an answer to a
-//! client, never a mere write), and then moves the *durable frontier* to the newest batch the flush
-//! covered; so while one flush runs, the next batch is already being gathered, one fsync serves
+//! atomic batch and hands each committer a ticket (the batch number). In `fsync` mode a flush
+//! thread (a flush blocks until the disk has the data; on a runtime worker it would stall every
+//! task queued there) flushes whenever someone waits for a ticket that is not durable yet (an
+//! answer to a client, never a mere write), and then moves the *durable frontier* to the newest
+//! batch the flush covered; so while one flush runs, the next batch is already being gathered, one fsync serves
 //! every waiting task, and a task's intermediate writes cost no fsync of their own.
 //!
 //! Frontiers: `applied` is the newest batch readers can see; `durable` is the newest batch that
@@ -15,8 +16,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{Commit, Store, StoreError};
 
@@ -72,13 +74,19 @@ impl StoreWriter {
         let shared = Arc::new(Shared {
             applied: AtomicU64::new(0),
             wanted: AtomicU64::new(0),
-            wake: Notify::new(),
+            wake: Mutex::new(false),
+            woken: Condvar::new(),
             closed: AtomicBool::new(false),
             frontier: frontier_tx,
         });
         tokio::spawn(write_loop(store.clone(), rx, shared.clone(), durability));
         if durability == Durability::Fsync {
-            tokio::spawn(flush_loop(store, shared.clone()));
+            // A flush blocks until the disk has the data: it gets a thread of its own.
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("a2a-store-flush".into())
+                .spawn(move || flush_loop(store, shared))
+                .expect("spawn the store flush thread");
         }
         Self {
             tx,
@@ -101,7 +109,7 @@ impl StoreWriter {
             return Ok(());
         }
         self.shared.wanted.fetch_max(ticket, Ordering::AcqRel);
-        self.shared.wake.notify_one();
+        self.shared.wake();
         let mut rx = self.frontier.clone();
         let f = *rx
             .wait_for(|f| f.durable >= ticket || f.failed)
@@ -128,9 +136,19 @@ struct Shared {
     applied: AtomicU64,
     /// The newest ticket someone waits to see durable: flushes happen only for waiters.
     wanted: AtomicU64,
-    wake: Notify,
+    /// Set when the flush thread has something to look at (a waiter, or the writer stopped).
+    wake: Mutex<bool>,
+    woken: Condvar,
     closed: AtomicBool,
     frontier: watch::Sender<Frontier>,
+}
+
+impl Shared {
+    fn wake(&self) {
+        // A poisoned lock only means a thread panicked holding it; the flag is still a bool.
+        *self.wake.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.woken.notify_one();
+    }
 }
 
 async fn write_loop(
@@ -139,6 +157,7 @@ async fn write_loop(
     shared: Arc<Shared>,
     durability: Durability,
 ) {
+    let _closing = CloseOnDrop(shared.clone());
     let mut buf = Vec::with_capacity(MAX_BATCH);
     let mut ticket = 0u64;
     while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
@@ -204,22 +223,34 @@ async fn write_loop(
             let _ = reply.send(Ok(Applied::Duplicate(other)));
         }
     }
-    shared.closed.store(true, Ordering::Release);
-    shared.wake.notify_one();
 }
 
-async fn flush_loop(store: Arc<dyn Store>, shared: Arc<Shared>) {
+/// Tells the flush thread the writer is gone, also when the runtime drops the write loop midway:
+/// the thread then lets go of the store (and the engine's lock on its directory).
+struct CloseOnDrop(Arc<Shared>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.closed.store(true, Ordering::Release);
+        self.0.wake();
+    }
+}
+
+fn flush_loop(store: Arc<dyn Store>, shared: Arc<Shared>) {
     let mut flushed = 0u64;
     loop {
-        shared.wake.notified().await;
-        loop {
-            if shared.wanted.load(Ordering::Acquire) <= flushed {
-                break;
+        {
+            let mut woken = shared.wake.lock().unwrap_or_else(|p| p.into_inner());
+            while !*woken {
+                woken = shared.woken.wait(woken).unwrap_or_else(|p| p.into_inner());
             }
+            *woken = false;
+        }
+        while shared.wanted.load(Ordering::Acquire) > flushed {
             // Everything applied so far rides along: one fsync for every waiting committer.
             let target = shared.applied.load(Ordering::Acquire);
             let started = std::time::Instant::now();
-            match store.flush().await {
+            match store.flush() {
                 Ok(()) => {
                     flushed = target;
                     shared.frontier.send_modify(|f| f.durable = target);
@@ -244,7 +275,7 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
-    use crate::store::{BoxFuture, Entries, Op, SledStore};
+    use crate::store::{Entries, Op, SledStore};
 
     /// The real sled store, counting the batches and flushes the writer asks of it.
     struct Counting {
@@ -264,7 +295,7 @@ mod tests {
             self.applies.fetch_add(1, Ordering::SeqCst);
             self.inner.apply(ops)
         }
-        fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        fn flush(&self) -> Result<(), StoreError> {
             self.flushes.fetch_add(1, Ordering::SeqCst);
             self.inner.flush()
         }
