@@ -6,8 +6,9 @@
 //! thread (a flush blocks until the disk has the data; on a runtime worker it would stall every
 //! task queued there) flushes whenever someone waits for a ticket that is not durable yet (an
 //! answer to a client, never a mere write), and then moves the *durable frontier* to the newest
-//! batch the flush covered; so while one flush runs, the next batch is already being gathered, one fsync serves
-//! every waiting task, and a task's intermediate writes cost no fsync of their own.
+//! batch the flush covered; so while one flush runs, the next batch is already being gathered,
+//! one fsync serves every waiting task, and a task's intermediate writes cost no fsync of their
+//! own.
 //!
 //! Frontiers: `applied` is the newest batch readers can see; `durable` is the newest batch that
 //! survives a crash. `durable <= applied` always; in `buffered` mode they move together and the
@@ -82,11 +83,15 @@ impl StoreWriter {
         tokio::spawn(write_loop(store.clone(), rx, shared.clone(), durability));
         if durability == Durability::Fsync {
             // A flush blocks until the disk has the data: it gets a thread of its own.
-            let shared = shared.clone();
-            std::thread::Builder::new()
+            let for_thread = shared.clone();
+            if let Err(e) = std::thread::Builder::new()
                 .name("a2a-store-flush".into())
-                .spawn(move || flush_loop(store, shared))
-                .expect("spawn the store flush thread");
+                .spawn(move || flush_loop(store, for_thread))
+            {
+                // Nothing could become durable: say so to every waiter instead of hanging them.
+                tracing::error!(error = %e, "cannot start the store flush thread; acknowledgements stop");
+                shared.frontier.send_modify(|f| f.failed = true);
+            }
         }
         Self {
             tx,
