@@ -356,6 +356,43 @@ mod tests {
         }
     }
 
+    /// The flush thread holds the store; when the runtime goes away mid-loop it must let go, or
+    /// the same data directory could not be opened again in this process (sled locks it).
+    #[test]
+    fn the_flush_thread_lets_go_of_the_store_when_the_runtime_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = Arc::new(SledStore::open(dir.path(), 8 << 20, None).unwrap());
+            let writer = StoreWriter::spawn(store, Durability::Fsync, 16);
+            let Applied::Done(t) = writer.commit(put(1)).await.unwrap() else {
+                panic!("no claim, no duplicate")
+            };
+            writer.durable(t).await.unwrap();
+            // The writer handle outlives the runtime: only dropping the loop can close it.
+            std::mem::forget(writer);
+        });
+        drop(rt);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let reopened = loop {
+            match SledStore::open(dir.path(), 8 << 20, None) {
+                Ok(s) => break s,
+                Err(e) if std::time::Instant::now() > deadline => {
+                    panic!("the store is still held after the runtime stopped: {e}")
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        };
+        assert!(
+            reopened.get(b"k/0001").unwrap().is_some(),
+            "the durable write is there"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn fsync_flushes_only_for_waiters_and_buffered_never() {
         let (_dir, store, writer) = setup(Durability::Fsync).await;
