@@ -26,6 +26,7 @@ mod push;
 mod records;
 mod retention;
 mod sled_store;
+mod staging;
 pub(crate) mod writer;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use push::{DeadLetter, Lane, OutboxEntry, now_ms};
 pub use records::{EventRecord, TaskRecord};
 pub use retention::{MIN_EVENTS_KEPT, Retention};
 pub use sled_store::SledStore;
+pub use staging::STAGED_LIMIT;
 pub use writer::{Applied, Durability};
 
 use crate::protocol::{TaskState, Timestamp};
@@ -56,6 +58,10 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub enum Op {
     Put(Vec<u8>, Vec<u8>),
+    /// A put of a key that does not exist yet (a new task's records, a new event, an index
+    /// entry under a new time). Engines treat it as [`Op::Put`]; the staging layer may drop it
+    /// together with a delete that follows, or fold it into the record before it.
+    Create(Vec<u8>, Vec<u8>),
     Delete(Vec<u8>),
 }
 
@@ -106,6 +112,34 @@ fn idem_key(agent: &str, owner: &str, message_id: &str) -> Vec<u8> {
         message_id.as_bytes(),
     ]
     .concat()
+}
+
+/// Events records folded into one by the staging layer stay below this size: a task streaming
+/// many events in one flush period would otherwise be re-encoded on every event.
+const FOLD_LIMIT: usize = 16 << 10;
+
+/// The staging layer's [`Merge`](staging::Merge): a new event record of a task that continues
+/// the fresh record before it becomes part of that record, one key instead of two (a quick
+/// task's first and last events land in one key).
+fn fold_events(prev_key: &[u8], prev: &[u8], key: &[u8], value: &[u8]) -> Option<Vec<u8>> {
+    fn task_part(k: &[u8]) -> Option<&[u8]> {
+        k.get(..k.len().checked_sub(8)?)
+    }
+    if !key.starts_with(b"e/") || prev.len() > FOLD_LIMIT || task_part(prev_key)? != task_part(key)?
+    {
+        return None;
+    }
+    let mut events = EventRecord::decode_all(prev).ok()?;
+    let more = EventRecord::decode_all(value).ok()?;
+    if events.last()?.seq.checked_add(1)? != more.first()?.seq {
+        return None;
+    }
+    let first = events.first()?.seq;
+    events.extend(more);
+    Some(EventRecord::encode_run(
+        first,
+        events.into_iter().map(|e| e.json).collect(),
+    ))
 }
 
 /// The task's entry in the status index: `r/` while unfinished, `s/` once final, `h/` for a
@@ -184,14 +218,14 @@ impl Commit {
         let mut ops = Vec::with_capacity(4 + events.len());
         let id = &next.task.id;
         match prev {
-            Before::New => ops.push(Op::Put(task_key(id), next.encode_header())),
+            Before::New => ops.push(Op::Create(task_key(id), next.encode_header())),
             Before::Indexed(..) if snapshot => ops.push(Op::Put(task_key(id), next.encode())),
             Before::Indexed(..) => {}
         }
         if let Some(&(first, _)) = events.first() {
             // One key for all of a commit's events (they are consecutive).
             let jsons = events.into_iter().map(|(_, json)| json).collect();
-            ops.push(Op::Put(
+            ops.push(Op::Create(
                 event_key(id, first),
                 EventRecord::encode_run(first, jsons),
             ));
@@ -201,13 +235,13 @@ impl Commit {
         let (key, value) = index_entry(next);
         match prev {
             Before::Indexed(k, v) if k == key && v == value => {}
+            Before::Indexed(k, _) if k == key => ops.push(Op::Put(key, value)),
+            // The entry moves: its key holds the status time, so the new key is new.
             Before::Indexed(k, _) => {
-                if k != key {
-                    ops.push(Op::Delete(k));
-                }
-                ops.push(Op::Put(key, value));
+                ops.push(Op::Delete(k));
+                ops.push(Op::Create(key, value));
             }
-            Before::New => ops.push(Op::Put(key, value)),
+            Before::New => ops.push(Op::Create(key, value)),
         }
         Self {
             ops,
@@ -292,8 +326,10 @@ impl std::fmt::Debug for Log {
 
 impl Log {
     /// Starts the group-commit writer over `store`. Needs a tokio runtime.
-    pub fn open(store: Arc<dyn Store>, durability: Durability, queue_capacity: usize) -> Self {
-        let writer = writer::StoreWriter::spawn(store.clone(), durability, queue_capacity);
+    pub fn open(engine: Arc<dyn Store>, durability: Durability, queue_capacity: usize) -> Self {
+        let staging = Arc::new(staging::Staging::new(engine, fold_events));
+        let writer = writer::StoreWriter::spawn(staging.clone(), durability, queue_capacity);
+        let store: Arc<dyn Store> = staging;
         let (tx, rx) = tokio::sync::mpsc::channel(OUTBOX_SIGNALS);
         let outbox = Arc::new(OutboxSignal {
             tx,
@@ -602,6 +638,118 @@ pub fn page_token_is_valid(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{Message, Part, Role, Task, TaskStatus};
+
+    /// The real sled store, keeping the keys of every batch it is given.
+    struct Recording {
+        inner: SledStore,
+        batches: std::sync::Mutex<Vec<Vec<String>>>,
+    }
+
+    impl Store for Recording {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.get(key)
+        }
+        fn range(&self, from: &[u8], to: &[u8], reverse: bool) -> Entries<'_> {
+            self.inner.range(from, to, reverse)
+        }
+        fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+            let keys = ops
+                .iter()
+                .map(|op| match op {
+                    Op::Put(k, _) | Op::Create(k, _) => {
+                        format!("put {}", &String::from_utf8_lossy(k)[..2])
+                    }
+                    Op::Delete(k) => format!("delete {}", &String::from_utf8_lossy(k)[..2]),
+                })
+                .collect();
+            self.batches.lock().unwrap().push(keys);
+            self.inner.apply(ops)
+        }
+        fn flush(&self) -> Result<(), StoreError> {
+            self.inner.flush()
+        }
+    }
+
+    /// A task created and finished within one flush period reaches the engine as one batch of
+    /// four keys (snapshot, one record of both events, idempotency key, final index entry),
+    /// not seven, and reads the same before and after.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_quick_task_reaches_the_engine_as_four_keys_in_one_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Recording {
+            inner: SledStore::open(dir.path(), 8 << 20, None).unwrap(),
+            batches: std::sync::Mutex::new(Vec::new()),
+        });
+        let log = Log::open(engine.clone(), Durability::Fsync, 16);
+        let message = Message {
+            message_id: "m-1".into(),
+            role: Role::User,
+            parts: vec![Part::text("hi")],
+            ..Message::default()
+        };
+        let submitted = TaskRecord {
+            task: Task {
+                id: "t-1".into(),
+                context_id: "c-1".into(),
+                status: TaskStatus {
+                    state: TaskState::Submitted,
+                    message: None,
+                    timestamp: Some(Timestamp::now()),
+                },
+                history: vec![message],
+                ..Task::default()
+            },
+            agent: "echo".into(),
+            owner: "alice".into(),
+            next_seq: 2,
+            attempts: 1,
+            reply: None,
+            snapshot_seq: 1,
+        };
+        let first = serde_json::to_vec(&serde_json::json!({ "task": submitted.task })).unwrap();
+        let create = Commit::task(Before::New, &submitted, vec![(1, first)], true)
+            .claiming("echo", "alice", "m-1", "t-1");
+        let Applied::Done(_) = log.commit(create).await.unwrap() else {
+            panic!("a new claim")
+        };
+        let mut done = submitted.clone();
+        done.task.status = TaskStatus {
+            state: TaskState::Completed,
+            message: None,
+            timestamp: Some(Timestamp::now()),
+        };
+        done.next_seq = 3;
+        let update = serde_json::to_vec(&serde_json::json!({ "statusUpdate": {
+            "taskId": "t-1", "contextId": "c-1", "status": done.task.status }}))
+        .unwrap();
+        let finish = Commit::task(Before::of(&submitted), &done, vec![(2, update)], false);
+        let Applied::Done(ticket) = log.commit(finish).await.unwrap() else {
+            panic!("no claim")
+        };
+        let staged = log.task("t-1").unwrap().unwrap();
+        assert_eq!(
+            staged.task.status.state,
+            TaskState::Completed,
+            "read while staged"
+        );
+        log.writer.durable(ticket).await.unwrap();
+
+        let batches = engine.batches.lock().unwrap().clone();
+        assert_eq!(
+            batches,
+            vec![vec!["put e/", "put i/", "put s/", "put t/"]],
+            "one batch, no r/ entry"
+        );
+        let events = log.events_after("t-1", 0, 10).unwrap();
+        assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+        let read = log.task("t-1").unwrap().unwrap();
+        assert_eq!(read.task, staged.task, "read from the engine");
+        assert!(
+            log.active_tasks().unwrap().is_empty(),
+            "not in the recovery index"
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn event_pages_are_bounded_by_count_and_bytes() {

@@ -196,7 +196,8 @@ impl Commit {
         for config in configs {
             let lane = Lane::new(task, config.as_str());
             for seq in seqs.clone() {
-                self.ops.push(Op::Put(lane.entry_key(seq), value.clone()));
+                self.ops
+                    .push(Op::Create(lane.entry_key(seq), value.clone()));
             }
             self.lanes.push(lane);
         }

@@ -62,7 +62,7 @@ impl Store for SledStore {
         let mut batch = sled::Batch::default();
         for op in ops {
             match op {
-                Op::Put(k, v) => batch.insert(k, v),
+                Op::Put(k, v) | Op::Create(k, v) => batch.insert(k, v),
                 Op::Delete(k) => batch.remove(k),
             }
         }

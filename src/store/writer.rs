@@ -2,13 +2,14 @@
 //!
 //! Every commit of every task goes through one bounded queue. The write loop takes whatever is
 //! queued (up to [`MAX_BATCH`] commits), checks idempotency claims, applies all of it as one
-//! atomic batch and hands each committer a ticket (the batch number). In `fsync` mode a flush
-//! thread (a flush blocks until the disk has the data; on a runtime worker it would stall every
-//! task queued there) flushes whenever someone waits for a ticket that is not durable yet (an
-//! answer to a client, never a mere write), and then moves the *durable frontier* to the newest
-//! batch the flush covered; so while one flush runs, the next batch is already being gathered,
-//! one fsync serves every waiting task, and a task's intermediate writes cost no fsync of their
-//! own.
+//! atomic batch to the [staging layer](super::staging) (in memory, visible to readers at once)
+//! and hands each committer a ticket (the batch number). A thread of its own (engine calls block;
+//! on a runtime worker they would stall every task queued there) hands what is staged to the
+//! engine as one batch and, in `fsync` mode, flushes whenever someone waits for a ticket that is
+//! not durable yet (an answer to a client, never a mere write); then it moves the *durable
+//! frontier* to the newest batch the flush covered. So while one flush runs, the next batches
+//! are staged, one engine batch and one fsync serve every waiting task, and a task's
+//! intermediate writes cost no fsync of their own.
 //!
 //! Frontiers: `applied` is the newest batch readers can see; `durable` is the newest batch that
 //! survives a crash. `durable <= applied` always; in `buffered` mode they move together and the
@@ -21,10 +22,18 @@ use std::sync::{Condvar, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::staging::{STAGED_LIMIT, Staging};
 use super::{Commit, Store, StoreError};
 
 /// Most commits folded into one batch.
 pub const MAX_BATCH: usize = 1024;
+
+/// Staged bytes past which the flush thread hands them to the engine without being asked.
+const DRAIN_AT: usize = 1 << 20;
+
+/// Longest a change stays staged when nobody waits for it: in `buffered` mode this adds to the
+/// engine's background flush interval in what a crash can lose.
+pub const LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// When a commit counts as acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
@@ -66,7 +75,7 @@ pub(crate) struct StoreWriter {
 }
 
 impl StoreWriter {
-    pub(crate) fn spawn(store: Arc<dyn Store>, durability: Durability, capacity: usize) -> Self {
+    pub(crate) fn spawn(store: Arc<Staging>, durability: Durability, capacity: usize) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let (frontier_tx, frontier) = watch::channel(Frontier {
             durable: 0,
@@ -79,19 +88,18 @@ impl StoreWriter {
             woken: Condvar::new(),
             closed: AtomicBool::new(false),
             frontier: frontier_tx,
+            drained: tokio::sync::Notify::new(),
         });
         tokio::spawn(write_loop(store.clone(), rx, shared.clone(), durability));
-        if durability == Durability::Fsync {
-            // A flush blocks until the disk has the data: it gets a thread of its own.
-            let for_thread = shared.clone();
-            if let Err(e) = std::thread::Builder::new()
-                .name("a2a-store-flush".into())
-                .spawn(move || flush_loop(store, for_thread))
-            {
-                // Nothing could become durable: say so to every waiter instead of hanging them.
-                tracing::error!(error = %e, "cannot start the store flush thread; acknowledgements stop");
-                shared.frontier.send_modify(|f| f.failed = true);
-            }
+        // Engine batches and flushes block: they get a thread of their own.
+        let for_thread = shared.clone();
+        if let Err(e) = std::thread::Builder::new()
+            .name("a2a-store-flush".into())
+            .spawn(move || flush_loop(store, for_thread, durability))
+        {
+            // Nothing could reach the disk: say so to every waiter instead of hanging them.
+            tracing::error!(error = %e, "cannot start the store flush thread; acknowledgements stop");
+            shared.frontier.send_modify(|f| f.failed = true);
         }
         Self {
             tx,
@@ -146,6 +154,8 @@ struct Shared {
     woken: Condvar,
     closed: AtomicBool,
     frontier: watch::Sender<Frontier>,
+    /// Fires after each hand-over to the engine (the writer may be waiting for room).
+    drained: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -157,7 +167,7 @@ impl Shared {
 }
 
 async fn write_loop(
-    store: Arc<dyn Store>,
+    store: Arc<Staging>,
     mut rx: mpsc::Receiver<Request>,
     shared: Arc<Shared>,
     durability: Durability,
@@ -208,18 +218,26 @@ async fn write_loop(
             continue;
         }
         metrics::histogram!("a2a_store_batch_commits").record(waiting.len() as f64);
-        let result = store.apply(ops);
+        wait_for_room(&store, &shared).await;
+        let result = if shared.frontier.borrow().failed {
+            Err(StoreError::Io(
+                "the store failed earlier; see the server log".into(),
+            ))
+        } else {
+            store.stage(ops);
+            Ok(())
+        };
         ticket += 1;
-        match &result {
-            Ok(()) => {
-                shared.applied.store(ticket, Ordering::Release);
-                match durability {
-                    Durability::Buffered => shared.frontier.send_modify(|f| f.durable = ticket),
-                    // Flushed when someone waits for it (see `durable`).
-                    Durability::Fsync => {}
-                }
+        if result.is_ok() {
+            shared.applied.store(ticket, Ordering::Release);
+            if durability == Durability::Buffered {
+                shared.frontier.send_modify(|f| f.durable = ticket);
             }
-            Err(e) => tracing::error!(error = %e, "store batch failed"),
+            // The flush thread hands it to the engine when someone waits for it to be durable,
+            // within `LINGER`, or now when this much has piled up.
+            if store.staged_bytes() > DRAIN_AT {
+                shared.wake();
+            }
         }
         for reply in waiting {
             let _ = reply.send(result.clone().map(|()| Applied::Done(ticket)));
@@ -228,6 +246,31 @@ async fn write_loop(
             let _ = reply.send(Ok(Applied::Duplicate(other)));
         }
     }
+}
+
+/// Waits while more than [`STAGED_LIMIT`] bytes are staged (the engine or the disk is slow).
+async fn wait_for_room(store: &Staging, shared: &Shared) {
+    loop {
+        let drained = shared.drained.notified();
+        tokio::pin!(drained);
+        drained.as_mut().enable();
+        if store.staged_bytes() <= STAGED_LIMIT || shared.frontier.borrow().failed {
+            return;
+        }
+        shared.wake();
+        drained.await;
+    }
+}
+
+/// Tells a writer waiting for room that the engine took what was staged; on an engine error,
+/// stops acknowledgements (the changes stay readable but never become durable).
+fn handed_over(shared: &Shared, done: Result<(), StoreError>) -> bool {
+    if let Err(e) = &done {
+        tracing::error!(error = %e, "the store failed; acknowledgements stop");
+        shared.frontier.send_modify(|f| f.failed = true);
+    }
+    shared.drained.notify_waiters();
+    done.is_ok()
 }
 
 /// Tells the flush thread the writer is gone, also when the runtime drops the write loop midway:
@@ -241,35 +284,52 @@ impl Drop for CloseOnDrop {
     }
 }
 
-fn flush_loop(store: Arc<dyn Store>, shared: Arc<Shared>) {
+/// The flush thread: hands what is staged to the engine and, in `fsync` mode, flushes for
+/// whoever waits. While it flushes, the next hand-over gathers everything staged meanwhile.
+fn flush_loop(store: Arc<Staging>, shared: Arc<Shared>, durability: Durability) {
     let mut flushed = 0u64;
     loop {
         {
             let mut woken = shared.wake.lock().unwrap_or_else(|p| p.into_inner());
             while !*woken {
-                woken = shared.woken.wait(woken).unwrap_or_else(|p| p.into_inner());
+                if store.staged_bytes() == 0 {
+                    woken = shared.woken.wait(woken).unwrap_or_else(|p| p.into_inner());
+                    continue;
+                }
+                let (w, timeout) = shared
+                    .woken
+                    .wait_timeout(woken, LINGER)
+                    .unwrap_or_else(|p| p.into_inner());
+                woken = w;
+                if timeout.timed_out() {
+                    break;
+                }
             }
             *woken = false;
         }
-        while shared.wanted.load(Ordering::Acquire) > flushed {
-            // Everything applied so far rides along: one fsync for every waiting committer.
+        let mut flushed_now = false;
+        while durability == Durability::Fsync && shared.wanted.load(Ordering::Acquire) > flushed {
+            // Everything applied so far rides along: one engine batch and one fsync for every
+            // waiting committer.
             let target = shared.applied.load(Ordering::Acquire);
             let started = std::time::Instant::now();
-            match store.flush() {
-                Ok(()) => {
-                    flushed = target;
-                    shared.frontier.send_modify(|f| f.durable = target);
-                    metrics::histogram!("a2a_store_flush_seconds")
-                        .record(started.elapsed().as_secs_f64());
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "store flush failed; acknowledgements stop");
-                    shared.frontier.send_modify(|f| f.failed = true);
-                    return;
-                }
+            if !handed_over(&shared, store.flush()) {
+                return;
             }
+            flushed = target;
+            flushed_now = true;
+            shared.frontier.send_modify(|f| f.durable = target);
+            metrics::histogram!("a2a_store_flush_seconds").record(started.elapsed().as_secs_f64());
+        }
+        // Nobody waits (lingered long enough, or much piled up): hand it over unflushed.
+        if !flushed_now && store.staged_bytes() > 0 && !handed_over(&shared, store.drain()) {
+            return;
         }
         if shared.closed.load(Ordering::Acquire) {
+            // Whatever the writer staged last goes to the engine before the thread lets go.
+            if let Err(e) = store.drain() {
+                tracing::error!(error = %e, "the store failed at shutdown");
+            }
             return;
         }
     }
@@ -306,6 +366,10 @@ mod tests {
         }
     }
 
+    fn staged(engine: Arc<dyn Store>) -> Arc<Staging> {
+        Arc::new(Staging::new(engine, |_, _, _, _| None))
+    }
+
     fn put(i: usize) -> Commit {
         Commit {
             ops: vec![Op::Put(format!("k/{i:04}").into_bytes(), vec![1; 64])],
@@ -320,7 +384,7 @@ mod tests {
             applies: AtomicUsize::new(0),
             flushes: AtomicUsize::new(0),
         });
-        let writer = StoreWriter::spawn(store.clone(), durability, 1024);
+        let writer = StoreWriter::spawn(staged(store.clone()), durability, 1024);
         (dir, store, writer)
     }
 
@@ -348,8 +412,8 @@ mod tests {
             "commits were grouped into batches: {applies}"
         );
         assert!(
-            flushes >= 1 && flushes <= applies,
-            "one flush serves several batches: {flushes}"
+            (1..200).contains(&flushes),
+            "one flush serves several committers: {flushes}"
         );
         for i in 0..200 {
             assert!(store.get(format!("k/{i:04}").as_bytes()).unwrap().is_some());
@@ -368,7 +432,7 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             let store = Arc::new(SledStore::open(dir.path(), 8 << 20, None).unwrap());
-            let writer = StoreWriter::spawn(store, Durability::Fsync, 16);
+            let writer = StoreWriter::spawn(staged(store), Durability::Fsync, 16);
             let Applied::Done(t) = writer.commit(put(1)).await.unwrap() else {
                 panic!("no claim, no duplicate")
             };
