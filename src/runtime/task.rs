@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -354,20 +355,26 @@ async fn run_turn(
     let core = ctx.core.clone();
     let cancel = ctx.cancel.clone();
     let _slot = agent.running.clone().acquire_owned().await;
+    // The handler runs inside this task (no spawn of its own per turn); a panic is caught here
+    // and fails the task, and dropping the future is what aborts a handler past its grace.
     let handler = agent.handler.clone();
-    let mut handle = tokio::spawn(async move { handler.call(ctx).await });
     let timeouts = &agent.spec.timeouts;
-    let outcome = tokio::select! {
-        r = &mut handle => from_join(r),
-        () = tokio::time::sleep(timeouts.turn()) => {
-            cancel.cancel();
-            finish_within(&mut handle, timeouts.cancel_grace()).await;
-            Outcome::TimedOut
+    let outcome = {
+        let turn = std::panic::AssertUnwindSafe(handler.call(ctx)).catch_unwind();
+        tokio::pin!(turn);
+        tokio::select! {
+            r = &mut turn => returned(r),
+            () = tokio::time::sleep(timeouts.turn()) => {
+                cancel.cancel();
+                let _ = tokio::time::timeout(timeouts.cancel_grace(), &mut turn).await;
+                Outcome::TimedOut
+            }
+            () = cancel.cancelled() => {
+                let _ = tokio::time::timeout(timeouts.cancel_grace(), &mut turn).await;
+                Outcome::Canceled
+            }
         }
-        () = cancel.cancelled() => {
-            finish_within(&mut handle, timeouts.cancel_grace()).await;
-            Outcome::Canceled
-        }
+        // A handler still running past its grace is dropped here: that is its abort.
     };
     let fail = |text: String| {
         Change::Status(
@@ -400,11 +407,10 @@ async fn run_turn(
     let _ = actor.cast(TaskMsg::TurnDone);
 }
 
-fn from_join(r: Result<Result<(), AgentError>, tokio::task::JoinError>) -> Outcome {
+fn returned(r: Result<Result<(), AgentError>, Box<dyn std::any::Any + Send>>) -> Outcome {
     match r {
         Ok(r) => Outcome::Returned(r),
-        Err(e) if e.is_panic() => {
-            let payload = e.into_panic();
+        Err(payload) => {
             let msg = payload
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
@@ -412,16 +418,5 @@ fn from_join(r: Result<Result<(), AgentError>, tokio::task::JoinError>) -> Outco
                 .unwrap_or_else(|| "panic".to_owned());
             Outcome::Panicked(msg)
         }
-        Err(_) => Outcome::Canceled,
-    }
-}
-
-/// Gives a cancelled handler `grace` to return, then aborts it.
-async fn finish_within(
-    handle: &mut tokio::task::JoinHandle<Result<(), AgentError>>,
-    grace: std::time::Duration,
-) {
-    if tokio::time::timeout(grace, &mut *handle).await.is_err() {
-        handle.abort();
     }
 }
