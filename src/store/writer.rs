@@ -31,8 +31,10 @@ pub const MAX_BATCH: usize = 1024;
 /// Staged bytes past which the flush thread hands them to the engine without being asked.
 const DRAIN_AT: usize = 1 << 20;
 
-/// Longest a change stays staged when nobody waits for it: in `buffered` mode this adds to the
-/// engine's background flush interval in what a crash can lose.
+/// Longest a change stays staged in `fsync` mode when nobody waits for it to be durable (a
+/// stream's events, a push delivery's bookkeeping). `buffered` mode hands each batch over at
+/// once: lingering there gave p99 latencies of 16–25 ms against 0.6 ms (measured at c=1 and
+/// c=64), for no throughput at c=64.
 pub const LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// When a commit counts as acknowledged.
@@ -234,8 +236,9 @@ async fn write_loop(
                 shared.frontier.send_modify(|f| f.durable = ticket);
             }
             // The flush thread hands it to the engine when someone waits for it to be durable,
-            // within `LINGER`, or now when this much has piled up.
-            if store.staged_bytes() > DRAIN_AT {
+            // within `LINGER`, or now when this much has piled up; in `buffered` mode, where
+            // nobody waits, at once.
+            if durability == Durability::Buffered || store.staged_bytes() > DRAIN_AT {
                 shared.wake();
             }
         }
