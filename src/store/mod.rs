@@ -20,7 +20,9 @@
 //! artifact or a progress update writes one key. `r/` is the recovery index (only unfinished tasks,
 //! no scan of the rest); `r/` and `s/` together are ListTasks' index, newest status first.
 //! Every write costs several microseconds in sled, so the layout keeps writes per task few: an
-//! echo task writes 7 keys from submit to completion.
+//! echo task commits 7 keys from submit to completion, of which 4 reach sled when both commits
+//! fall in one flush period (the `r/` entry cancels out and the two event records fold into one:
+//! see `staging.rs`).
 
 mod push;
 mod records;
