@@ -98,30 +98,17 @@ impl Staging {
                             Some((pk.clone(), (self.merge)(pk, pv, &key, &value)?))
                         });
                     match folded {
-                        Some((pk, merged)) => put(l, pk, merged, true),
-                        None => put(l, key, value, fresh),
+                        Some((pk, merged)) => l.set(pk, Some(merged), true),
+                        None => l.set(key, Some(value), fresh),
                     }
                 }
                 Op::Put(key, value) => {
                     let fresh = l.staged.get(&key).is_some_and(|c| c.fresh);
-                    put(l, key, value, fresh);
+                    l.set(key, Some(value), fresh);
                 }
-                Op::Delete(key) => match l.staged.get(&key) {
-                    Some(c) if c.fresh => {
-                        let gone = l.staged.remove(&key).map_or(0, |c| size(&key, &c));
-                        l.staged_bytes = l.staged_bytes.saturating_sub(gone);
-                    }
-                    _ => {
-                        let c = Change {
-                            value: None,
-                            fresh: false,
-                        };
-                        l.staged_bytes += size(&key, &c);
-                        if let Some(old) = l.staged.insert(key.clone(), c) {
-                            l.staged_bytes = l.staged_bytes.saturating_sub(size(&key, &old));
-                        }
-                    }
-                },
+                // A fresh key is unknown to the engine: forgetting it is the whole delete.
+                Op::Delete(key) if l.staged.get(&key).is_some_and(|c| c.fresh) => l.forget(&key),
+                Op::Delete(key) => l.set(key, None, false),
             }
         }
     }
@@ -165,23 +152,23 @@ impl Staging {
     /// what is staged.
     fn overlay(&self, from: &[u8], to: &[u8]) -> Vec<Staged> {
         let l = lock(&self.layers);
-        let bounds = (
-            std::ops::Bound::Included(from.to_vec()),
-            std::ops::Bound::Excluded(to.to_vec()),
-        );
         if from >= to || (l.staged.is_empty() && l.applying.is_none()) {
             return Vec::new();
         }
+        let bounds = (
+            std::ops::Bound::Included(from),
+            std::ops::Bound::Excluded(to),
+        );
         let mut view: BTreeMap<&[u8], &Option<Vec<u8>>> = BTreeMap::new();
         if let Some(a) = &l.applying {
             view.extend(
-                a.range(bounds.clone())
+                a.range::<[u8], _>(bounds)
                     .map(|(k, c)| (k.as_slice(), &c.value)),
             );
         }
         view.extend(
             l.staged
-                .range(bounds)
+                .range::<[u8], _>(bounds)
                 .map(|(k, c)| (k.as_slice(), &c.value)),
         );
         view.into_iter()
@@ -190,20 +177,26 @@ impl Staging {
     }
 }
 
+/// What a staged entry counts against [`STAGED_LIMIT`].
 fn size(key: &[u8], c: &Change) -> usize {
     key.len() + c.value.as_ref().map_or(0, Vec::len) + 32
 }
 
-fn put(l: &mut Layers, key: Vec<u8>, value: Vec<u8>, fresh: bool) {
-    let c = Change {
-        value: Some(value),
-        fresh,
-    };
-    l.staged_bytes += size(&key, &c);
-    if let Some(old) = l.staged.get(&key) {
-        l.staged_bytes = l.staged_bytes.saturating_sub(size(&key, old));
+impl Layers {
+    /// Stages `value` for `key` (`None` deletes), keeping the byte count.
+    fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>, fresh: bool) {
+        self.forget(&key);
+        let c = Change { value, fresh };
+        self.staged_bytes += size(&key, &c);
+        self.staged.insert(key, c);
     }
-    l.staged.insert(key, c);
+
+    /// Drops whatever is staged for `key`, keeping the byte count.
+    fn forget(&mut self, key: &[u8]) {
+        if let Some(old) = self.staged.remove(key) {
+            self.staged_bytes = self.staged_bytes.saturating_sub(size(key, &old));
+        }
+    }
 }
 
 impl Store for Staging {

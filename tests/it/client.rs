@@ -4,10 +4,45 @@
 use a2a_runtime::client::{Client, ClientError, ClientOptions, text_request};
 use a2a_runtime::protocol::{
     CancelTaskRequest, GetTaskRequest, ListTasksRequest, SendMessageResponse, StreamResponse,
-    TaskState,
+    TaskPushNotificationConfig, TaskState,
 };
 
 use crate::common::scripted;
+
+/// Every event of a streamed send of `text`, to the stream's end.
+async fn stream_of(client: &Client, text: &str) -> Vec<StreamResponse> {
+    let mut stream = client
+        .send_streaming(&text_request(text, None, None, false))
+        .await
+        .unwrap();
+    let mut events = Vec::new();
+    while let Some(ev) = stream.next().await {
+        events.push(ev.unwrap());
+    }
+    events
+}
+
+/// Creates webhook `hook` on `task`, reads it back and lists it, then deletes it; returns what
+/// creating it answered.
+async fn push_config_round_trip(client: &Client, task: &str) -> TaskPushNotificationConfig {
+    let cfg = TaskPushNotificationConfig {
+        task_id: task.to_owned(),
+        id: "hook".into(),
+        url: "https://example.com/hook".into(),
+        ..Default::default()
+    };
+    let made = client.create_push_config(&cfg).await.unwrap();
+    assert_eq!(
+        client.get_push_config(task, "hook").await.unwrap().url,
+        cfg.url
+    );
+    assert_eq!(
+        client.list_push_configs(task).await.unwrap().configs.len(),
+        1
+    );
+    client.delete_push_config(task, "hook").await.unwrap();
+    made
+}
 
 fn task_of(r: SendMessageResponse) -> a2a_runtime::protocol::Task {
     match r {
@@ -45,14 +80,7 @@ async fn the_client_works_over_both_http_bindings() {
         assert!(page.tasks.iter().any(|t| t.id == done.id));
 
         // A stream: the task, updates, the final state; then the stream ends.
-        let mut stream = client
-            .send_streaming(&text_request("steps:2", None, None, false))
-            .await
-            .unwrap();
-        let mut events = Vec::new();
-        while let Some(ev) = stream.next().await {
-            events.push(ev.unwrap());
-        }
+        let events = stream_of(&client, "steps:2").await;
         assert!(
             matches!(events[0], StreamResponse::Task(_)),
             "{binding}: {events:?}"
@@ -72,34 +100,8 @@ async fn the_client_works_over_both_http_bindings() {
         let waiting = task_of(client.send_text("input").await.unwrap());
         assert_eq!(waiting.status.state, TaskState::InputRequired);
         // Push configs on it, through the client.
-        let cfg = a2a_runtime::protocol::TaskPushNotificationConfig {
-            task_id: waiting.id.clone(),
-            id: "hook".into(),
-            url: "https://example.com/hook".into(),
-            ..Default::default()
-        };
-        assert_eq!(client.create_push_config(&cfg).await.unwrap().id, "hook");
-        assert_eq!(
-            client
-                .get_push_config(&waiting.id, "hook")
-                .await
-                .unwrap()
-                .url,
-            "https://example.com/hook"
-        );
-        assert_eq!(
-            client
-                .list_push_configs(&waiting.id)
-                .await
-                .unwrap()
-                .configs
-                .len(),
-            1
-        );
-        client
-            .delete_push_config(&waiting.id, "hook")
-            .await
-            .unwrap();
+        let made = push_config_round_trip(&client, &waiting.id).await;
+        assert_eq!(made.id, "hook");
         assert!(
             client
                 .list_push_configs(&waiting.id)
@@ -597,8 +599,6 @@ mod auth {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_speaks_0_3_to_an_agent_whose_card_offers_only_0_3() {
-    use a2a_runtime::protocol::TaskPushNotificationConfig;
-
     let (s, _) = scripted(|_| {}).await;
     // This server's 0.3 card: `url`, `preferredTransport`, no `supportedInterfaces`.
     let client = Client::discover(
@@ -630,14 +630,7 @@ async fn the_client_speaks_0_3_to_an_agent_whose_card_offers_only_0_3() {
     );
 
     // A stream: 0.3 `kind`ed events come out as 1.0 StreamResponses.
-    let mut stream = client
-        .send_streaming(&text_request("steps:2", None, None, false))
-        .await
-        .unwrap();
-    let mut events = Vec::new();
-    while let Some(ev) = stream.next().await {
-        events.push(ev.unwrap());
-    }
+    let events = stream_of(&client, "steps:2").await;
     assert!(matches!(events[0], StreamResponse::Task(_)), "{events:?}");
     let chunks = events
         .iter()
@@ -651,38 +644,11 @@ async fn the_client_speaks_0_3_to_an_agent_whose_card_offers_only_0_3() {
     // Multi-turn, push configs and cancel, all in 0.3.
     let waiting = task_of(client.send_text("input").await.unwrap());
     assert_eq!(waiting.status.state, TaskState::InputRequired);
-    let cfg = TaskPushNotificationConfig {
-        task_id: waiting.id.clone(),
-        id: "hook".into(),
-        url: "https://example.com/hook".into(),
-        ..Default::default()
-    };
-    let made = client.create_push_config(&cfg).await.unwrap();
+    let made = push_config_round_trip(&client, &waiting.id).await;
     assert_eq!(
         (made.id.as_str(), made.task_id.as_str()),
         ("hook", waiting.id.as_str())
     );
-    assert_eq!(
-        client
-            .get_push_config(&waiting.id, "hook")
-            .await
-            .unwrap()
-            .url,
-        cfg.url
-    );
-    assert_eq!(
-        client
-            .list_push_configs(&waiting.id)
-            .await
-            .unwrap()
-            .configs
-            .len(),
-        1
-    );
-    client
-        .delete_push_config(&waiting.id, "hook")
-        .await
-        .unwrap();
     let canceled = client
         .cancel_task(&CancelTaskRequest {
             id: waiting.id.clone(),
