@@ -90,7 +90,10 @@ impl Staging {
                     let fresh = !in_flight && l.staged.get(&key).is_none_or(|c| c.fresh);
                     let folded = l
                         .staged
-                        .range(..key.clone())
+                        .range::<[u8], _>((
+                            std::ops::Bound::Unbounded,
+                            std::ops::Bound::Excluded(key.as_slice()),
+                        ))
                         .next_back()
                         .filter(|_| fresh)
                         .and_then(|(pk, prev)| {
