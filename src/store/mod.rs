@@ -8,8 +8,8 @@
 //!
 //! | key | value |
 //! | --- | --- |
-//! | `t/{task}` | [`TaskRecord`]: a snapshot, rewritten when a turn starts and every few events |
-//! | `e/{task}\0{seq: u64 BE}` | the events of one commit, from `seq` on ([`EventRecord::decode_all`]) |
+//! | `t/{task}` | [`TaskRecord`]: a snapshot, written when a later turn starts and every few events |
+//! | `e/{task}\0{seq: u64 BE}` | the events of one commit, from `seq` on ([`EventRecord::decode_all`]); seq 0 is the task's header |
 //! | `i/{agent}\0{owner}\0{messageId}` | task id: idempotent sends |
 //! | `r/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: tasks not yet final |
 //! | `s/{status time: u64 BE nanos}{task}` | the same, for final tasks |
@@ -17,12 +17,16 @@
 //! | `p/`, `o/`, `d/` | push configs, the outbox, dead letters ([`push`](self::push)) |
 //!
 //! A task is its snapshot plus the events after it ([`Log::task`] folds them), so emitting an
-//! artifact or a progress update writes one key. `r/` is the recovery index (only unfinished tasks,
-//! no scan of the rest); `r/` and `s/` together are ListTasks' index, newest status first.
-//! Every write costs several microseconds in sled, so the layout keeps writes per task few: an
-//! echo task commits 7 keys from submit to completion, of which 4 reach sled when both commits
-//! fall in one flush period (the `r/` entry cancels out and the two event records fold into one:
-//! see `staging.rs`).
+//! artifact or a progress update writes one key. A new task has no snapshot: its log starts with
+//! a header (owner, agent, attempts) at sequence number 0 and its first event is the whole task,
+//! so creating it writes one record where a snapshot and an event would be two; the first
+//! snapshot comes with its next turn, a reply, or every few events. `r/` is the recovery index
+//! (only unfinished tasks, no scan of the rest); `r/` and `s/` together are ListTasks' index,
+//! newest status first. Every write costs several microseconds in sled, so the layout keeps
+//! writes per task few: an echo task commits 6 keys from submit to completion, of which 3 reach
+//! sled when both commits fall in one flush period (the `r/` entry cancels out and the two
+//! event records fold into one: see `staging.rs`). Stores written before the header moved into
+//! the log keep it as a `t/` record with no task in it; both read the same.
 
 mod push;
 mod records;
@@ -210,27 +214,37 @@ impl Commit {
     /// Moves a task from `prev` (none for a new task) to `next`, appends `events`
     /// (`(seq, StreamResponse JSON)`) and keeps the status index in step. With `snapshot`, the
     /// task's snapshot is rewritten too; without, readers rebuild it from the events. A new task's
-    /// first event must be the task itself, with sequence number 1: its snapshot is header-only.
+    /// first event must be the task itself, with sequence number 1: it gets no snapshot, only a
+    /// header at sequence number 0 of its log (`snapshot` is ignored for it).
     pub fn task(
         prev: Before,
         next: &TaskRecord,
         events: Vec<(u64, Vec<u8>)>,
         snapshot: bool,
     ) -> Self {
-        let mut ops = Vec::with_capacity(4 + events.len());
+        let mut ops = Vec::with_capacity(4);
         let id = &next.task.id;
-        match prev {
-            Before::New => ops.push(Op::Create(task_key(id), next.encode_header())),
-            Before::Indexed(..) if snapshot => ops.push(Op::Put(task_key(id), next.encode())),
-            Before::Indexed(..) => {}
-        }
-        if let Some(&(first, _)) = events.first() {
+        let first = events.first().map(|&(seq, _)| seq);
+        let jsons = events.into_iter().map(|(_, json)| json);
+        match (&prev, first) {
+            // A new task's log starts with its header at sequence number 0, in the same record
+            // as its first events: one key where a snapshot key and an event key would be two.
+            (Before::New, _) => {
+                let run = std::iter::once(next.encode_header()).chain(jsons);
+                ops.push(Op::Create(
+                    event_key(id, 0),
+                    EventRecord::encode_run(0, run.collect()),
+                ));
+            }
             // One key for all of a commit's events (they are consecutive).
-            let jsons = events.into_iter().map(|(_, json)| json).collect();
-            ops.push(Op::Create(
+            (Before::Indexed(..), Some(first)) => ops.push(Op::Create(
                 event_key(id, first),
-                EventRecord::encode_run(first, jsons),
-            ));
+                EventRecord::encode_run(first, jsons.collect()),
+            )),
+            (Before::Indexed(..), None) => {}
+        }
+        if snapshot && matches!(prev, Before::Indexed(..)) {
+            ops.push(Op::Put(task_key(id), next.encode()));
         }
         // A bare-Message reply is hidden (`h/`): the client never saw a task, so it is neither
         // listed nor found; only a repeated send of the same messageId gets the reply again.
@@ -413,10 +427,13 @@ impl Log {
     /// but not an earlier one; so only a gap-free run of sequence numbers is folded, and a gap is
     /// read again (the missing event was written before the one after it).
     pub fn task(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
-        let Some(bytes) = self.store.get(&task_key(id))? else {
-            return Ok(None);
+        let mut rec = match self.store.get(&task_key(id))? {
+            Some(bytes) => TaskRecord::decode(&bytes)?,
+            None => match self.header(id)? {
+                Some(rec) => rec,
+                None => return Ok(None),
+            },
         };
-        let mut rec = TaskRecord::decode(&bytes)?;
         let mut gaps = 0;
         loop {
             let events = self.events_after(id, rec.next_seq.saturating_sub(1), 256)?;
@@ -440,6 +457,21 @@ impl Log {
                     .map_err(|e| StoreError::Corrupt(format!("task {id} event {}: {e}", ev.seq)))?;
                 rec.next_seq = ev.seq + 1;
             }
+        }
+    }
+
+    /// The header a task's log starts with (sequence number 0), for a task with no snapshot.
+    /// `None` when the task does not exist, or is being deleted (its records go in one batch,
+    /// but a scan racing that batch may see some of them).
+    fn header(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        let prefix = event_prefix(id);
+        let Some(first) = self.store.range(&prefix, &event_key(id, 1), false).next() else {
+            return Ok(None);
+        };
+        let (_, record) = first?;
+        match EventRecord::decode_all(&record)?.into_iter().next() {
+            Some(head) if head.seq == 0 => TaskRecord::decode(&head.json).map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -674,44 +706,24 @@ mod tests {
     }
 
     /// A task created and finished within one flush period reaches the engine as one batch of
-    /// four keys (snapshot, one record of both events, idempotency key, final index entry),
-    /// not seven, and reads the same before and after.
+    /// three keys (one record of its header and both events, idempotency key, final index
+    /// entry), not six, and reads the same before and after.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_quick_task_reaches_the_engine_as_four_keys_in_one_batch() {
+    async fn a_quick_task_reaches_the_engine_as_three_keys_in_one_batch() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Arc::new(Recording {
             inner: SledStore::open(dir.path(), 8 << 20, None).unwrap(),
             batches: std::sync::Mutex::new(Vec::new()),
         });
         let log = Log::open(engine.clone(), Durability::Fsync, 16);
-        let message = Message {
-            message_id: "m-1".into(),
-            role: Role::User,
-            parts: vec![Part::text("hi")],
-            ..Message::default()
-        };
-        let submitted = TaskRecord {
-            task: Task {
-                id: "t-1".into(),
-                context_id: "c-1".into(),
-                status: TaskStatus {
-                    state: TaskState::Submitted,
-                    message: None,
-                    timestamp: Some(Timestamp::now()),
-                },
-                history: vec![message],
-                ..Task::default()
-            },
-            agent: "echo".into(),
-            owner: "alice".into(),
-            next_seq: 2,
-            attempts: 1,
-            reply: None,
-            snapshot_seq: 1,
-        };
-        let first = serde_json::to_vec(&serde_json::json!({ "task": submitted.task })).unwrap();
-        let create = Commit::task(Before::New, &submitted, vec![(1, first)], true)
-            .claiming("echo", "alice", "m-1", "t-1");
+        let submitted = submitted("t-1");
+        let create = Commit::task(
+            Before::New,
+            &submitted,
+            vec![(1, first_event(&submitted))],
+            true,
+        )
+        .claiming("echo", "alice", "m-1", "t-1");
         let Applied::Done(_) = log.commit(create).await.unwrap() else {
             panic!("a new claim")
         };
@@ -740,7 +752,7 @@ mod tests {
         let batches = engine.batches.lock().unwrap().clone();
         assert_eq!(
             batches,
-            vec![vec!["put e/", "put i/", "put s/", "put t/"]],
+            vec![vec!["put e/", "put i/", "put s/"]],
             "one batch, no r/ entry"
         );
         let events = log.events_after("t-1", 0, 10).unwrap();
@@ -751,6 +763,126 @@ mod tests {
             log.active_tasks().unwrap().is_empty(),
             "not in the recovery index"
         );
+    }
+
+    /// A new task as the runtime creates it: submitted, its message in its history.
+    fn submitted(id: &str) -> TaskRecord {
+        TaskRecord {
+            task: Task {
+                id: id.into(),
+                context_id: "c-1".into(),
+                status: TaskStatus {
+                    state: TaskState::Submitted,
+                    message: None,
+                    timestamp: Some(Timestamp::now()),
+                },
+                history: vec![Message {
+                    message_id: "m-1".into(),
+                    role: Role::User,
+                    parts: vec![Part::text("hi")],
+                    ..Message::default()
+                }],
+                ..Task::default()
+            },
+            agent: "echo".into(),
+            owner: "alice".into(),
+            next_seq: 2,
+            attempts: 1,
+            reply: None,
+            snapshot_seq: 1,
+        }
+    }
+
+    /// A new task's first event: the task itself.
+    fn first_event(rec: &TaskRecord) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({ "task": rec.task })).unwrap()
+    }
+
+    /// Stores written before a new task's header moved into its log kept it as a `t/` record
+    /// (no task in it) next to an event record from sequence number 1. Such a task reads exactly
+    /// as one written now, its events are the same, and its next commits apply to it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_task_in_the_earlier_layout_reads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::open(dir.path(), 8 << 20, None).unwrap());
+        let log = Log::open(store, Durability::Fsync, 16);
+        let now = submitted("t-now");
+        let Applied::Done(_) = log
+            .commit(Commit::task(
+                Before::New,
+                &now,
+                vec![(1, first_event(&now))],
+                false,
+            ))
+            .await
+            .unwrap()
+        else {
+            panic!("no claim")
+        };
+        let old = submitted("t-old");
+        let (index_key, index_value) = index_entry(&old);
+        let earlier_layout = Commit {
+            ops: vec![
+                Op::Put(task_key("t-old"), old.encode_header()),
+                Op::Put(
+                    event_key("t-old", 1),
+                    EventRecord::encode_run(1, vec![first_event(&old)]),
+                ),
+                Op::Put(index_key, index_value),
+            ],
+            ..Commit::default()
+        };
+        let Applied::Done(ticket) = log.commit(earlier_layout).await.unwrap() else {
+            panic!("no claim")
+        };
+        log.durable(ticket).await.unwrap();
+
+        let (read_now, read_old) = (
+            log.task("t-now").unwrap().unwrap(),
+            log.task("t-old").unwrap().unwrap(),
+        );
+        assert_eq!(read_now.task, now.task);
+        assert_eq!(read_old.task, old.task);
+        for read in [&read_now, &read_old] {
+            assert_eq!((read.next_seq, read.snapshot_seq), (2, 1), "{read:?}");
+            assert_eq!(
+                (read.agent.as_str(), read.owner.as_str()),
+                ("echo", "alice")
+            );
+        }
+        for id in ["t-now", "t-old"] {
+            let events = log.events_after(id, 0, 10).unwrap();
+            assert_eq!(
+                events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+                vec![1],
+                "the header is no event: {id}"
+            );
+        }
+        assert_eq!(
+            log.active_tasks().unwrap().len(),
+            2,
+            "both in the recovery index"
+        );
+        assert!(log.task("t-none").unwrap().is_none());
+
+        // The next turn of either writes a snapshot, which reads win over the header.
+        for rec in [read_now, read_old] {
+            let mut next = rec.clone();
+            next.task.status.state = TaskState::Working;
+            next.next_seq = 3;
+            next.snapshot_seq = 3;
+            let update = serde_json::to_vec(&serde_json::json!({ "statusUpdate": {
+                "taskId": rec.task.id, "contextId": "c-1", "status": next.task.status }}))
+            .unwrap();
+            let commit = Commit::task(Before::of(&rec), &next, vec![(2, update)], true);
+            let Applied::Done(ticket) = log.commit(commit).await.unwrap() else {
+                panic!("no claim")
+            };
+            log.durable(ticket).await.unwrap();
+            let read = log.task(&rec.task.id).unwrap().unwrap();
+            assert_eq!(read.task.status.state, TaskState::Working);
+            assert_eq!((read.next_seq, read.snapshot_seq), (3, 3));
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -174,6 +174,8 @@ impl TaskRecord {
 
     /// Encodes the record without its task, for a new task whose first event (seq 1) is the
     /// whole task: readers fold it from there, and the task's JSON is stored once, not twice.
+    /// It is kept as sequence number 0 of the task's event log (stores written before session 6
+    /// of development kept it as the task's snapshot key; both read the same).
     pub fn encode_header(&self) -> Vec<u8> {
         self.encode_with(1, Vec::new())
     }
