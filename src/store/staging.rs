@@ -151,6 +151,12 @@ impl Staging {
         result
     }
 
+    /// Flushes what the engine holds, leaving what is staged staged (the writer's flush thread
+    /// calls it while the next hand-over runs on another thread).
+    pub fn flush_engine(&self) -> Result<(), StoreError> {
+        self.engine.flush()
+    }
+
     /// The staged view of `[from, to)`, ascending: what is being handed over, overridden by
     /// what is staged.
     fn overlay(&self, from: &[u8], to: &[u8]) -> Vec<Staged> {
