@@ -232,6 +232,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         },
         ..RuntimeConfig::new(&args.data)
     };
+    // Before anything records: the store, the agents and recovery take metric handles at start.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     let runtime = Runtime::open(config).await.map_err(|e| e.to_string())?;
     for (path, spec) in manifests {
         agents::spawn(&runtime, spec)
@@ -254,9 +258,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     let upkeep = metrics.clone();
     tokio::spawn(async move {
         // Histograms buffer samples until upkeep drains them.

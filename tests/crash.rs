@@ -309,6 +309,88 @@ async fn sigterm_lets_running_tasks_finish_then_exits_zero() {
     );
 }
 
+/// The value of a gauge line `name{agent="…"} value` in a Prometheus page.
+fn gauge(metrics: &str, name: &str, agent: &str) -> Option<f64> {
+    let prefix = format!("{name}{{agent=\"{agent}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Session and task actors are started per conversation and task and stop once idle: while
+/// tasks run the gauges count them, and once every task is answered both return to zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sessions_and_task_actors_stop() {
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    manifest(actors.path(), "slow", 400, "resume");
+    let server = Server::start(data.path(), actors.path());
+    let client = reqwest::Client::new();
+    let url = format!("{}/agents/slow", server.url);
+    let metrics = || async {
+        client
+            .get(format!("{}/metrics", server.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // 12 tasks in 4 conversations of 3 tasks each, all running at once.
+    let calls: Vec<_> = (0..12)
+        .map(|i| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move {
+                let params = json!({"message": {"messageId": format!("idle-{i}"),
+                    "contextId": format!("ctx-{}", i % 4), "role": "ROLE_USER",
+                    "parts": [{"text": "hi"}]}});
+                rpc(&client, &url, "SendMessage", params).await
+            })
+        })
+        .collect();
+    let mut peak = (0.0, 0.0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while peak.1 < 12.0 && Instant::now() < deadline {
+        let m = metrics().await;
+        let now = (
+            gauge(&m, "a2a_live_sessions", "slow").unwrap_or(0.0),
+            gauge(&m, "a2a_live_task_actors", "slow").unwrap_or(0.0),
+        );
+        peak = (f64::max(peak.0, now.0), f64::max(peak.1, now.1));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        peak,
+        (4.0, 12.0),
+        "one session per conversation, one actor per task"
+    );
+    for call in calls {
+        let answer = call.await.unwrap().expect("answered");
+        assert_eq!(
+            answer["result"]["task"]["status"]["state"],
+            "TASK_STATE_COMPLETED"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = metrics().await;
+        let now = (
+            gauge(&m, "a2a_live_sessions", "slow"),
+            gauge(&m, "a2a_live_task_actors", "slow"),
+        );
+        if now == (Some(0.0), Some(0.0)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still live after every task ended: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Sends a signal with `kill(1)`, which keeps this crate free of `unsafe`.
 fn send_signal(pid: i32, signal: &str) {
     let ok = Command::new("kill")

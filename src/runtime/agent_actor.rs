@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use super::AgentShared;
 use super::core::TaskCore;
@@ -32,6 +32,11 @@ pub(crate) struct AgentActorState {
     agent: Arc<AgentShared>,
     /// Live sessions and how many messages each was sent.
     sessions: HashMap<String, (ActorRef<SessionMsg>, u64)>,
+    /// The context of each live session, by actor id: an exit finds its entry without a scan.
+    contexts: HashMap<ActorId, String>,
+    /// Live sessions, and live task actors (which the sessions count), as gauges.
+    live_sessions: metrics::Gauge,
+    live_task_actors: metrics::Gauge,
 }
 
 impl Actor for AgentActor {
@@ -44,9 +49,13 @@ impl Actor for AgentActor {
         _myself: ActorRef<AgentMsg>,
         agent: Arc<AgentShared>,
     ) -> Result<AgentActorState, ActorProcessingErr> {
+        let name = agent.spec.name.clone();
         Ok(AgentActorState {
             agent,
             sessions: HashMap::new(),
+            contexts: HashMap::new(),
+            live_sessions: metrics::gauge!("a2a_live_sessions", "agent" => name.clone()),
+            live_task_actors: metrics::gauge!("a2a_live_task_actors", "agent" => name),
         })
     }
 
@@ -56,71 +65,9 @@ impl Actor for AgentActor {
         msg: AgentMsg,
         st: &mut AgentActorState,
     ) -> Result<(), ActorProcessingErr> {
-        match msg {
-            AgentMsg::Route {
-                context_id,
-                task_id,
-                core,
-                msg,
-            } => {
-                let mut routed = SessionMsg::Route { task_id, core, msg };
-                for _ in 0..2 {
-                    let session = match st.sessions.get_mut(&context_id) {
-                        Some(s) => s,
-                        None => {
-                            let args = SessionArgs {
-                                context_id: context_id.clone(),
-                                agent: st.agent.clone(),
-                                parent: myself.clone(),
-                            };
-                            match Actor::spawn_linked(None, SessionActor, args, myself.get_cell())
-                                .await
-                            {
-                                Ok((s, _)) => {
-                                    st.sessions.entry(context_id.clone()).or_insert((s, 0))
-                                }
-                                Err(e) => {
-                                    refuse(
-                                        routed,
-                                        A2aError::with_message(
-                                            ErrorKind::Internal,
-                                            format!("cannot start session: {e}"),
-                                        ),
-                                    );
-                                    return Ok(());
-                                }
-                            }
-                        }
-                    };
-                    match session.0.cast(routed) {
-                        Ok(()) => {
-                            session.1 += 1;
-                            return Ok(());
-                        }
-                        Err(ractor::MessagingErr::SendErr(back)) => {
-                            // The session stopped since we last used it: start a fresh one.
-                            st.sessions.remove(&context_id);
-                            routed = back;
-                        }
-                        Err(_) => return Ok(()),
-                    }
-                }
-                refuse(routed, A2aError::new(ErrorKind::Internal));
-            }
-            AgentMsg::SessionIdle {
-                context_id,
-                processed,
-            } => {
-                if let Some((session, sent)) = st.sessions.get(&context_id)
-                    && *sent == processed
-                {
-                    session.stop(None);
-                    st.sessions.remove(&context_id);
-                }
-            }
-            AgentMsg::Crash => return Err("crash requested (fault injection)".into()),
-        }
-        Ok(())
+        let handled = dispatch(myself, msg, st).await;
+        st.count();
+        handled
     }
 
     async fn handle_supervisor_evt(
@@ -129,17 +76,113 @@ impl Actor for AgentActor {
         evt: SupervisionEvent,
         st: &mut AgentActorState,
     ) -> Result<(), ActorProcessingErr> {
-        match &evt {
+        let exited = match &evt {
             SupervisionEvent::ActorFailed(cell, err) => {
                 tracing::error!(agent = %st.agent.spec.name, error = %err, "session actor failed");
-                st.sessions.retain(|_, (s, _)| s.get_id() != cell.get_id());
+                cell.get_id()
             }
-            SupervisionEvent::ActorTerminated(cell, ..) => {
-                st.sessions.retain(|_, (s, _)| s.get_id() != cell.get_id());
-            }
-            _ => {}
+            SupervisionEvent::ActorTerminated(cell, ..) => cell.get_id(),
+            _ => return Ok(()),
+        };
+        // A session stopped for being idle was forgotten already; one that died is forgotten here.
+        if let Some(context_id) = st.contexts.remove(&exited)
+            && st
+                .sessions
+                .get(&context_id)
+                .is_some_and(|(s, _)| s.get_id() == exited)
+        {
+            st.sessions.remove(&context_id);
         }
+        st.count();
         Ok(())
+    }
+}
+
+/// Routes a message to its session (starting one when needed) or stops an idle session.
+async fn dispatch(
+    myself: ActorRef<AgentMsg>,
+    msg: AgentMsg,
+    st: &mut AgentActorState,
+) -> Result<(), ActorProcessingErr> {
+    match msg {
+        AgentMsg::Route {
+            context_id,
+            task_id,
+            core,
+            msg,
+        } => {
+            let mut routed = SessionMsg::Route { task_id, core, msg };
+            for _ in 0..2 {
+                let session = match st.sessions.get_mut(&context_id) {
+                    Some(s) => s,
+                    None => {
+                        let args = SessionArgs {
+                            context_id: context_id.clone(),
+                            agent: st.agent.clone(),
+                            parent: myself.clone(),
+                            live_task_actors: st.live_task_actors.clone(),
+                        };
+                        match Actor::spawn_linked(None, SessionActor, args, myself.get_cell()).await
+                        {
+                            Ok((s, _)) => {
+                                st.contexts.insert(s.get_id(), context_id.clone());
+                                st.sessions.entry(context_id.clone()).or_insert((s, 0))
+                            }
+                            Err(e) => {
+                                refuse(
+                                    routed,
+                                    A2aError::with_message(
+                                        ErrorKind::Internal,
+                                        format!("cannot start session: {e}"),
+                                    ),
+                                );
+                                return Ok(());
+                            }
+                        }
+                    }
+                };
+                match session.0.cast(routed) {
+                    Ok(()) => {
+                        session.1 += 1;
+                        return Ok(());
+                    }
+                    Err(ractor::MessagingErr::SendErr(back)) => {
+                        // The session stopped since we last used it: start a fresh one.
+                        st.forget(&context_id);
+                        routed = back;
+                    }
+                    Err(_) => return Ok(()),
+                }
+            }
+            refuse(routed, A2aError::new(ErrorKind::Internal));
+        }
+        AgentMsg::SessionIdle {
+            context_id,
+            processed,
+        } => {
+            if let Some((session, sent)) = st.sessions.get(&context_id)
+                && *sent == processed
+            {
+                session.stop(None);
+                st.forget(&context_id);
+            }
+        }
+        AgentMsg::Crash => return Err("crash requested (fault injection)".into()),
+    }
+    Ok(())
+}
+
+impl AgentActorState {
+    /// Exports how many sessions are live (they stop when idle: a count that only grows is a leak).
+    fn count(&self) {
+        self.live_sessions.set(self.sessions.len() as f64);
+    }
+
+    /// Forgets the session of `context_id` (it stopped, or is being stopped).
+    fn forget(&mut self, context_id: &str) {
+        if let Some((s, _)) = self.sessions.remove(context_id) {
+            self.contexts.remove(&s.get_id());
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use super::AgentShared;
 use super::agent_actor::AgentMsg;
@@ -31,6 +31,8 @@ pub(crate) struct SessionArgs {
     pub context_id: String,
     pub agent: Arc<AgentShared>,
     pub parent: ActorRef<AgentMsg>,
+    /// The agent's gauge of live task actors.
+    pub live_task_actors: metrics::Gauge,
 }
 
 pub(crate) struct SessionState {
@@ -39,8 +41,11 @@ pub(crate) struct SessionState {
     parent: ActorRef<AgentMsg>,
     /// Live task actors and how many messages each was sent.
     tasks: HashMap<String, (ActorRef<TaskMsg>, u64)>,
+    /// The task of each live task actor, by actor id: an exit finds its entry without a scan.
+    task_ids: HashMap<ActorId, String>,
     /// Route messages handled, reported to the agent so it stops this session only when idle.
     processed: u64,
+    live_task_actors: metrics::Gauge,
 }
 
 impl Actor for SessionActor {
@@ -58,7 +63,9 @@ impl Actor for SessionActor {
             agent: a.agent,
             parent: a.parent,
             tasks: HashMap::new(),
+            task_ids: HashMap::new(),
             processed: 0,
+            live_task_actors: a.live_task_actors,
         })
     }
 
@@ -79,7 +86,7 @@ impl Actor for SessionActor {
                     && *sent == handled
                 {
                     actor.stop(None);
-                    st.tasks.remove(&task_id);
+                    st.forget(&task_id);
                 }
                 report_if_idle(st);
             }
@@ -95,14 +102,59 @@ impl Actor for SessionActor {
         evt: SupervisionEvent,
         st: &mut SessionState,
     ) -> Result<(), ActorProcessingErr> {
-        if let SupervisionEvent::ActorFailed(cell, err) = &evt {
-            tracing::error!(context_id = %st.context_id, error = %err, "task actor failed");
-            st.tasks.retain(|_, (a, _)| a.get_id() != cell.get_id());
-        }
-        if let SupervisionEvent::ActorTerminated(cell, ..) = &evt {
-            st.tasks.retain(|_, (a, _)| a.get_id() != cell.get_id());
+        let exited = match &evt {
+            SupervisionEvent::ActorFailed(cell, err) => {
+                tracing::error!(context_id = %st.context_id, error = %err, "task actor failed");
+                cell.get_id()
+            }
+            SupervisionEvent::ActorTerminated(cell, ..) => cell.get_id(),
+            _ => return Ok(()),
+        };
+        // An actor stopped for being idle was forgotten already; one that died is forgotten here.
+        if let Some(task_id) = st.task_ids.remove(&exited) {
+            st.count(-1.0);
+            if st
+                .tasks
+                .get(&task_id)
+                .is_some_and(|(a, _)| a.get_id() == exited)
+            {
+                st.tasks.remove(&task_id);
+            }
         }
         Ok(())
+    }
+}
+
+/// However a session ends, the task actors it still tracks end with it (ractor kills an exiting
+/// actor's children), so they leave the gauge with it.
+impl Drop for SessionState {
+    fn drop(&mut self) {
+        if !self.task_ids.is_empty() {
+            self.count(-(self.task_ids.len() as f64));
+        }
+    }
+}
+
+impl SessionState {
+    /// Keeps a new task actor, sent one message so far.
+    fn track(&mut self, task_id: String, actor: ActorRef<TaskMsg>) {
+        self.task_ids.insert(actor.get_id(), task_id.clone());
+        self.tasks.insert(task_id, (actor, 1));
+        self.count(1.0);
+    }
+
+    /// Forgets the actor of `task_id` (it stopped, or is being stopped).
+    fn forget(&mut self, task_id: &str) {
+        if let Some((a, _)) = self.tasks.remove(task_id)
+            && self.task_ids.remove(&a.get_id()).is_some()
+        {
+            self.count(-1.0);
+        }
+    }
+
+    /// Moves the gauge of live task actors (they stop when idle: one that only grows is a leak).
+    fn count(&self, by: f64) {
+        self.live_task_actors.increment(by);
     }
 }
 
@@ -131,11 +183,11 @@ async fn route(
                 return;
             }
             Err(ractor::MessagingErr::SendErr(back)) => {
-                st.tasks.remove(&task_id);
+                st.forget(&task_id);
                 return spawn_and_send(myself, st, task_id, core, back).await;
             }
             Err(_) => {
-                st.tasks.remove(&task_id);
+                st.forget(&task_id);
                 return;
             }
         }
@@ -172,9 +224,7 @@ async fn spawn_and_send(
     };
     match Actor::spawn_linked(None, TaskActor, args, myself.get_cell()).await {
         Ok((actor, _)) => match actor.cast(msg) {
-            Ok(()) => {
-                st.tasks.insert(task_id, (actor, 1));
-            }
+            Ok(()) => st.track(task_id, actor),
             Err(ractor::MessagingErr::SendErr(back)) => {
                 back.refuse(A2aError::new(ErrorKind::Internal))
             }
