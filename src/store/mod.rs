@@ -29,6 +29,8 @@
 //! the log keep it as a `t/` record with no task in it; both read the same.
 
 mod push;
+#[cfg(test)]
+mod recording;
 mod records;
 mod retention;
 mod sled_store;
@@ -427,16 +429,21 @@ impl Log {
     /// but not an earlier one; so only a gap-free run of sequence numbers is folded, and a gap is
     /// read again (the missing event was written before the one after it).
     pub fn task(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
-        let mut rec = match self.store.get(&task_key(id))? {
-            Some(bytes) => TaskRecord::decode(&bytes)?,
+        // A task without a snapshot starts from its header, whose record holds its first events.
+        let (mut rec, mut first) = match self.store.get(&task_key(id))? {
+            Some(bytes) => (TaskRecord::decode(&bytes)?, Vec::new()),
             None => match self.header(id)? {
-                Some(rec) => rec,
+                Some(found) => found,
                 None => return Ok(None),
             },
         };
         let mut gaps = 0;
         loop {
-            let events = self.events_after(id, rec.next_seq.saturating_sub(1), 256)?;
+            let events = if first.is_empty() {
+                self.events_after(id, rec.next_seq.saturating_sub(1), 256)?
+            } else {
+                std::mem::take(&mut first)
+            };
             if events.is_empty() {
                 return Ok(Some(rec));
             }
@@ -460,17 +467,20 @@ impl Log {
         }
     }
 
-    /// The header a task's log starts with (sequence number 0), for a task with no snapshot.
-    /// `None` when the task does not exist, or is being deleted (its records go in one batch,
-    /// but a scan racing that batch may see some of them).
-    fn header(&self, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+    /// The header a task's log starts with (sequence number 0), for a task with no snapshot,
+    /// and the events after it in the same record. `None` when the task does not exist, or is
+    /// being deleted (its records go in one batch, but a scan racing that batch may see some).
+    fn header(&self, id: &str) -> Result<Option<(TaskRecord, Vec<EventRecord>)>, StoreError> {
         let prefix = event_prefix(id);
         let Some(first) = self.store.range(&prefix, &event_key(id, 1), false).next() else {
             return Ok(None);
         };
         let (_, record) = first?;
-        match EventRecord::decode_all(&record)?.into_iter().next() {
-            Some(head) if head.seq == 0 => TaskRecord::decode(&head.json).map(Some),
+        let mut run = EventRecord::decode_all(&record)?.into_iter();
+        match run.next() {
+            Some(head) if head.seq == 0 => {
+                Ok(Some((TaskRecord::decode(&head.json)?, run.collect())))
+            }
             _ => Ok(None),
         }
     }
@@ -674,47 +684,13 @@ mod tests {
     use super::*;
     use crate::protocol::{Message, Part, Role, Task, TaskStatus};
 
-    /// The real sled store, keeping the keys of every batch it is given.
-    struct Recording {
-        inner: SledStore,
-        batches: std::sync::Mutex<Vec<Vec<String>>>,
-    }
-
-    impl Store for Recording {
-        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-            self.inner.get(key)
-        }
-        fn range(&self, from: &[u8], to: &[u8], reverse: bool) -> Entries<'_> {
-            self.inner.range(from, to, reverse)
-        }
-        fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError> {
-            let keys = ops
-                .iter()
-                .map(|op| match op {
-                    Op::Put(k, _) | Op::Create(k, _) => {
-                        format!("put {}", &String::from_utf8_lossy(k)[..2])
-                    }
-                    Op::Delete(k) => format!("delete {}", &String::from_utf8_lossy(k)[..2]),
-                })
-                .collect();
-            self.batches.lock().unwrap().push(keys);
-            self.inner.apply(ops)
-        }
-        fn flush(&self) -> Result<(), StoreError> {
-            self.inner.flush()
-        }
-    }
-
     /// A task created and finished within one flush period reaches the engine as one batch of
     /// three keys (one record of its header and both events, idempotency key, final index
     /// entry), not six, and reads the same before and after.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_quick_task_reaches_the_engine_as_three_keys_in_one_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let engine = Arc::new(Recording {
-            inner: SledStore::open(dir.path(), 8 << 20, None).unwrap(),
-            batches: std::sync::Mutex::new(Vec::new()),
-        });
+        let engine = Arc::new(recording::Recording::open(dir.path()));
         let log = Log::open(engine.clone(), Durability::Fsync, 16);
         let submitted = submitted("t-1");
         let create = Commit::task(
@@ -749,7 +725,7 @@ mod tests {
         );
         log.writer.durable(ticket).await.unwrap();
 
-        let batches = engine.batches.lock().unwrap().clone();
+        let batches = engine.batch_prefixes();
         assert_eq!(
             batches,
             vec![vec!["put e/", "put i/", "put s/"]],

@@ -87,8 +87,7 @@ impl StoreWriter {
         let shared = Arc::new(Shared {
             applied: AtomicU64::new(0),
             wanted: AtomicU64::new(0),
-            wake: Mutex::new(false),
-            woken: Condvar::new(),
+            hand_over: Signal::default(),
             closed: AtomicBool::new(false),
             frontier: frontier_tx,
             drained: tokio::sync::Notify::new(),
@@ -114,7 +113,7 @@ impl StoreWriter {
             tracing::error!(error = %e, "cannot start the store threads; acknowledgements stop");
             shared.frontier.send_modify(|f| f.failed = true);
             shared.closed.store(true, Ordering::Release);
-            shared.wake();
+            shared.hand_over.wake();
         }
         Self {
             tx,
@@ -137,7 +136,7 @@ impl StoreWriter {
             return Ok(());
         }
         self.shared.wanted.fetch_max(ticket, Ordering::AcqRel);
-        self.shared.wake();
+        self.shared.hand_over.wake();
         let mut rx = self.frontier.clone();
         let f = *rx
             .wait_for(|f| f.durable >= ticket || f.failed)
@@ -164,9 +163,8 @@ struct Shared {
     applied: AtomicU64,
     /// The newest ticket someone waits to see durable: flushes happen only for waiters.
     wanted: AtomicU64,
-    /// Set when the flush thread has something to look at (a waiter, or the writer stopped).
-    wake: Mutex<bool>,
-    woken: Condvar,
+    /// Wakes the hand-over thread: it has something to look at (a waiter, or the writer stopped).
+    hand_over: Signal,
     closed: AtomicBool,
     frontier: watch::Sender<Frontier>,
     /// Fires after each hand-over to the engine (the writer may be waiting for room).
@@ -175,14 +173,6 @@ struct Shared {
     handed: AtomicU64,
     /// Wakes the flush thread.
     flusher: Signal,
-}
-
-impl Shared {
-    fn wake(&self) {
-        // A poisoned lock only means a thread panicked holding it; the flag is still a bool.
-        *self.wake.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        self.woken.notify_one();
-    }
 }
 
 async fn write_loop(
@@ -256,7 +246,7 @@ async fn write_loop(
             // within `LINGER`, or now when this much has piled up; in `buffered` mode, where
             // nobody waits, at once.
             if durability == Durability::Buffered || store.staged_bytes() > DRAIN_AT {
-                shared.wake();
+                shared.hand_over.wake();
             }
         }
         for reply in waiting {
@@ -277,7 +267,7 @@ async fn wait_for_room(store: &Staging, shared: &Shared) {
         if store.staged_bytes() <= STAGED_LIMIT || shared.frontier.borrow().failed {
             return;
         }
-        shared.wake();
+        shared.hand_over.wake();
         drained.await;
     }
 }
@@ -300,7 +290,7 @@ struct CloseOnDrop(Arc<Shared>);
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
         self.0.closed.store(true, Ordering::Release);
-        self.0.wake();
+        self.0.hand_over.wake();
     }
 }
 
@@ -314,24 +304,10 @@ impl Drop for CloseOnDrop {
 /// between threads (that cost ~50 µs of latency per request).
 fn hand_over_loop(store: Arc<Staging>, shared: Arc<Shared>, durability: Durability) {
     loop {
-        {
-            let mut woken = shared.wake.lock().unwrap_or_else(|p| p.into_inner());
-            while !*woken {
-                if store.staged_bytes() == 0 {
-                    woken = shared.woken.wait(woken).unwrap_or_else(|p| p.into_inner());
-                    continue;
-                }
-                let (w, timeout) = shared
-                    .woken
-                    .wait_timeout(woken, LINGER)
-                    .unwrap_or_else(|p| p.into_inner());
-                woken = w;
-                if timeout.timed_out() {
-                    break;
-                }
-            }
-            *woken = false;
-        }
+        // Staged changes wait at most `LINGER` for someone to ask for them.
+        shared
+            .hand_over
+            .wait(|| (store.staged_bytes() > 0).then_some(LINGER));
         let mut handed = false;
         // Everything applied so far rides along: one engine batch for every waiting committer.
         while durability == Durability::Fsync
@@ -370,7 +346,7 @@ fn hand_over_loop(store: Arc<Staging>, shared: Arc<Shared>, durability: Durabili
 /// thread hands over the next batch.
 fn flush_loop(store: Arc<Staging>, shared: Arc<Shared>) {
     loop {
-        shared.flusher.wait();
+        shared.flusher.wait(|| None);
         loop {
             let handed = shared.handed.load(Ordering::Acquire);
             let flushed = shared.frontier.borrow().durable;
@@ -407,7 +383,8 @@ fn flush(store: &Staging, shared: &Shared, handed: u64) -> bool {
     true
 }
 
-/// A flag and a condition variable: the hand-over thread wakes the flush thread with it.
+/// A flag and a condition variable: how the writer wakes the hand-over thread and that thread
+/// the flush thread.
 #[derive(Default)]
 struct Signal {
     set: Mutex<bool>,
@@ -421,10 +398,22 @@ impl Signal {
         self.cond.notify_one();
     }
 
-    fn wait(&self) {
+    /// Waits until woken, or, when `linger` (asked each time round) gives a time, at most that.
+    fn wait(&self, linger: impl Fn() -> Option<std::time::Duration>) {
         let mut set = self.set.lock().unwrap_or_else(|p| p.into_inner());
         while !*set {
-            set = self.cond.wait(set).unwrap_or_else(|p| p.into_inner());
+            let Some(limit) = linger() else {
+                set = self.cond.wait(set).unwrap_or_else(|p| p.into_inner());
+                continue;
+            };
+            let (s, timeout) = self
+                .cond
+                .wait_timeout(set, limit)
+                .unwrap_or_else(|p| p.into_inner());
+            set = s;
+            if timeout.timed_out() {
+                break;
+            }
         }
         *set = false;
     }
@@ -432,51 +421,9 @@ impl Signal {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-    use std::sync::atomic::AtomicUsize;
-
     use super::*;
-    use crate::store::{Entries, Op, SledStore};
-
-    /// The real sled store, counting the batches and flushes the writer asks of it.
-    struct Counting {
-        inner: SledStore,
-        applies: AtomicUsize,
-        flushes: AtomicUsize,
-        /// Keys the engine was given, and those it held when a flush began (so made durable).
-        keys: Mutex<(Keys, Keys)>,
-    }
-
-    type Keys = HashSet<Vec<u8>>;
-
-    impl Store for Counting {
-        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-            self.inner.get(key)
-        }
-        fn range(&self, from: &[u8], to: &[u8], reverse: bool) -> Entries<'_> {
-            self.inner.range(from, to, reverse)
-        }
-        fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError> {
-            self.applies.fetch_add(1, Ordering::SeqCst);
-            let keys: Vec<Vec<u8>> = ops
-                .iter()
-                .filter_map(|op| match op {
-                    Op::Put(k, _) | Op::Create(k, _) => Some(k.clone()),
-                    Op::Delete(_) => None,
-                })
-                .collect();
-            self.inner.apply(ops)?;
-            self.keys.lock().unwrap().0.extend(keys);
-            Ok(())
-        }
-        fn flush(&self) -> Result<(), StoreError> {
-            self.flushes.fetch_add(1, Ordering::SeqCst);
-            let held = self.keys.lock().unwrap().0.clone();
-            self.inner.flush()?;
-            self.keys.lock().unwrap().1.extend(held);
-            Ok(())
-        }
-    }
+    use crate::store::recording::Recording;
+    use crate::store::{Op, SledStore};
 
     fn staged(engine: Arc<dyn Store>) -> Arc<Staging> {
         Arc::new(Staging::new(engine, |_, _, _, _| None))
@@ -489,14 +436,9 @@ mod tests {
         }
     }
 
-    async fn setup(durability: Durability) -> (tempfile::TempDir, Arc<Counting>, StoreWriter) {
+    async fn setup(durability: Durability) -> (tempfile::TempDir, Arc<Recording>, StoreWriter) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Counting {
-            inner: SledStore::open(dir.path(), 8 << 20, None).unwrap(),
-            applies: AtomicUsize::new(0),
-            flushes: AtomicUsize::new(0),
-            keys: Mutex::default(),
-        });
+        let store = Arc::new(Recording::open(dir.path()));
         let writer = StoreWriter::spawn(staged(store.clone()), durability, 1024);
         (dir, store, writer)
     }
@@ -516,10 +458,7 @@ mod tests {
         for c in commits.collect::<Vec<_>>() {
             c.await.unwrap();
         }
-        let (applies, flushes) = (
-            store.applies.load(Ordering::SeqCst),
-            store.flushes.load(Ordering::SeqCst),
-        );
+        let (applies, flushes) = (store.applies(), store.flushes());
         assert!(
             applies < 200,
             "commits were grouped into batches: {applies}"
@@ -547,12 +486,7 @@ mod tests {
                         panic!("no claim, no duplicate")
                     };
                     w.durable(t).await.unwrap();
-                    let flushed = store
-                        .keys
-                        .lock()
-                        .unwrap()
-                        .1
-                        .contains(format!("k/{key:04}").as_bytes());
+                    let flushed = store.flushed(format!("k/{key:04}").as_bytes());
                     assert!(flushed, "k/{key:04} acknowledged before a flush covered it");
                 }
             })
@@ -560,10 +494,7 @@ mod tests {
         for c in committers.collect::<Vec<_>>() {
             c.await.unwrap();
         }
-        assert!(
-            store.flushes.load(Ordering::SeqCst) < 1600,
-            "flushes are shared"
-        );
+        assert!(store.flushes() < 1600, "flushes are shared");
     }
 
     /// The flush thread holds the store; when the runtime goes away mid-loop it must let go, or
@@ -609,26 +540,18 @@ mod tests {
         let Applied::Done(t) = writer.commit(put(1)).await.unwrap() else {
             panic!()
         };
-        assert_eq!(
-            store.flushes.load(Ordering::SeqCst),
-            0,
-            "a write alone costs no fsync"
-        );
+        assert_eq!(store.flushes(), 0, "a write alone costs no fsync");
         writer.durable(t).await.unwrap();
-        assert_eq!(store.flushes.load(Ordering::SeqCst), 1);
+        assert_eq!(store.flushes(), 1);
         writer.durable(t).await.unwrap();
-        assert_eq!(store.flushes.load(Ordering::SeqCst), 1, "already durable");
+        assert_eq!(store.flushes(), 1, "already durable");
 
         let (_dir, store, writer) = setup(Durability::Buffered).await;
         let Applied::Done(t) = writer.commit(put(1)).await.unwrap() else {
             panic!()
         };
         writer.durable(t).await.unwrap();
-        assert_eq!(
-            store.flushes.load(Ordering::SeqCst),
-            0,
-            "buffered acknowledges after the write"
-        );
+        assert_eq!(store.flushes(), 0, "buffered acknowledges after the write");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
