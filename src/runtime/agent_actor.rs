@@ -2,12 +2,12 @@
 //! lives in [`AgentShared::mailbox`]); it maps each `contextId` to a session actor, starting one
 //! on demand and stopping it when idle.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use super::AgentShared;
+use super::children::Children;
 use super::core::TaskCore;
 use super::session::{SessionActor, SessionArgs, SessionMsg};
 use super::task::TaskMsg;
@@ -30,10 +30,8 @@ pub(crate) struct AgentActor;
 
 pub(crate) struct AgentActorState {
     agent: Arc<AgentShared>,
-    /// Live sessions and how many messages each was sent.
-    sessions: HashMap<String, (ActorRef<SessionMsg>, u64)>,
-    /// The context of each live session, by actor id: an exit finds its entry without a scan.
-    contexts: HashMap<ActorId, String>,
+    /// Live sessions, by context id.
+    sessions: Children<SessionMsg>,
     /// Live sessions, and live task actors (which the sessions count), as gauges.
     live_sessions: metrics::Gauge,
     live_task_actors: metrics::Gauge,
@@ -52,8 +50,7 @@ impl Actor for AgentActor {
         let name = agent.spec.name.clone();
         Ok(AgentActorState {
             agent,
-            sessions: HashMap::new(),
-            contexts: HashMap::new(),
+            sessions: Children::default(),
             live_sessions: metrics::gauge!("a2a_live_sessions", "agent" => name.clone()),
             live_task_actors: metrics::gauge!("a2a_live_task_actors", "agent" => name),
         })
@@ -85,14 +82,7 @@ impl Actor for AgentActor {
             _ => return Ok(()),
         };
         // A session stopped for being idle was forgotten already; one that died is forgotten here.
-        if let Some(context_id) = st.contexts.remove(&exited)
-            && st
-                .sessions
-                .get(&context_id)
-                .is_some_and(|(s, _)| s.get_id() == exited)
-        {
-            st.sessions.remove(&context_id);
-        }
+        st.sessions.exited(exited);
         st.count();
         Ok(())
     }
@@ -124,10 +114,7 @@ async fn dispatch(
                         };
                         match Actor::spawn_linked(None, SessionActor, args, myself.get_cell()).await
                         {
-                            Ok((s, _)) => {
-                                st.contexts.insert(s.get_id(), context_id.clone());
-                                st.sessions.entry(context_id.clone()).or_insert((s, 0))
-                            }
+                            Ok((s, _)) => st.sessions.insert(context_id.clone(), s, 0),
                             Err(e) => {
                                 refuse(
                                     routed,
@@ -148,7 +135,7 @@ async fn dispatch(
                     }
                     Err(ractor::MessagingErr::SendErr(back)) => {
                         // The session stopped since we last used it: start a fresh one.
-                        st.forget(&context_id);
+                        st.sessions.forget(&context_id);
                         routed = back;
                     }
                     Err(_) => return Ok(()),
@@ -164,7 +151,7 @@ async fn dispatch(
                 && *sent == processed
             {
                 session.stop(None);
-                st.forget(&context_id);
+                st.sessions.forget(&context_id);
             }
         }
         AgentMsg::Crash => return Err("crash requested (fault injection)".into()),
@@ -176,13 +163,6 @@ impl AgentActorState {
     /// Exports how many sessions are live (they stop when idle: a count that only grows is a leak).
     fn count(&self) {
         self.live_sessions.set(self.sessions.len() as f64);
-    }
-
-    /// Forgets the session of `context_id` (it stopped, or is being stopped).
-    fn forget(&mut self, context_id: &str) {
-        if let Some((s, _)) = self.sessions.remove(context_id) {
-            self.contexts.remove(&s.get_id());
-        }
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod agent;
 mod agent_actor;
+mod children;
 mod context;
 mod core;
 mod delegate;

@@ -3,13 +3,13 @@
 //! them one by one), and stops task actors once they are idle. It is itself stopped by its agent
 //! when it has no live tasks (passivation): its state is all in the log.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use super::AgentShared;
 use super::agent_actor::AgentMsg;
+use super::children::Children;
 use super::core::TaskCore;
 use super::task::{TaskActor, TaskArgs, TaskMsg};
 use crate::protocol::{A2aError, ErrorKind};
@@ -39,10 +39,8 @@ pub(crate) struct SessionState {
     context_id: String,
     agent: Arc<AgentShared>,
     parent: ActorRef<AgentMsg>,
-    /// Live task actors and how many messages each was sent.
-    tasks: HashMap<String, (ActorRef<TaskMsg>, u64)>,
-    /// The task of each live task actor, by actor id: an exit finds its entry without a scan.
-    task_ids: HashMap<ActorId, String>,
+    /// Live task actors, by task id.
+    tasks: Children<TaskMsg>,
     /// Route messages handled, reported to the agent so it stops this session only when idle.
     processed: u64,
     live_task_actors: metrics::Gauge,
@@ -62,8 +60,7 @@ impl Actor for SessionActor {
             context_id: a.context_id,
             agent: a.agent,
             parent: a.parent,
-            tasks: HashMap::new(),
-            task_ids: HashMap::new(),
+            tasks: Children::default(),
             processed: 0,
             live_task_actors: a.live_task_actors,
         })
@@ -111,15 +108,8 @@ impl Actor for SessionActor {
             _ => return Ok(()),
         };
         // An actor stopped for being idle was forgotten already; one that died is forgotten here.
-        if let Some(task_id) = st.task_ids.remove(&exited) {
+        if st.tasks.exited(exited) {
             st.count(-1.0);
-            if st
-                .tasks
-                .get(&task_id)
-                .is_some_and(|(a, _)| a.get_id() == exited)
-            {
-                st.tasks.remove(&task_id);
-            }
         }
         Ok(())
     }
@@ -129,8 +119,8 @@ impl Actor for SessionActor {
 /// actor's children), so they leave the gauge with it.
 impl Drop for SessionState {
     fn drop(&mut self) {
-        if !self.task_ids.is_empty() {
-            self.count(-(self.task_ids.len() as f64));
+        if !self.tasks.is_empty() {
+            self.count(-(self.tasks.len() as f64));
         }
     }
 }
@@ -138,16 +128,13 @@ impl Drop for SessionState {
 impl SessionState {
     /// Keeps a new task actor, sent one message so far.
     fn track(&mut self, task_id: String, actor: ActorRef<TaskMsg>) {
-        self.task_ids.insert(actor.get_id(), task_id.clone());
-        self.tasks.insert(task_id, (actor, 1));
+        self.tasks.insert(task_id, actor, 1);
         self.count(1.0);
     }
 
     /// Forgets the actor of `task_id` (it stopped, or is being stopped).
     fn forget(&mut self, task_id: &str) {
-        if let Some((a, _)) = self.tasks.remove(task_id)
-            && self.task_ids.remove(&a.get_id()).is_some()
-        {
+        if self.tasks.forget(task_id) {
             self.count(-1.0);
         }
     }
