@@ -248,20 +248,13 @@ async fn sigterm_lets_running_tasks_finish_then_exits_zero() {
         assert_eq!(r.status(), 200);
         assert_eq!(r.text().await.unwrap(), want);
     }
-    let metrics = client
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = metrics(&client, &server.url).await;
     for line in [
         "a2a_agent_mailbox_depth{agent=\"slow\"} 0",
         "a2a_agent_up{agent=\"slow\"} 1",
         "a2a_store_writer_queue_depth 0",
     ] {
-        assert!(metrics.contains(line), "{line} in {metrics}");
+        assert!(page.contains(line), "{line} in {page}");
     }
     let call = tokio::spawn({
         let (client, url) = (client.clone(), url.clone());
@@ -273,14 +266,7 @@ async fn sigterm_lets_running_tasks_finish_then_exits_zero() {
     // SIGTERM once the request is admitted (the mailbox gauge shows it).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let m = client
-            .get(format!("{}/metrics", server.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let m = metrics(&client, &server.url).await;
         if m.contains("a2a_agent_mailbox_depth{agent=\"slow\"} 1") || Instant::now() > deadline {
             break;
         }
@@ -309,6 +295,12 @@ async fn sigterm_lets_running_tasks_finish_then_exits_zero() {
     );
 }
 
+/// The server's Prometheus page.
+async fn metrics(client: &reqwest::Client, base: &str) -> String {
+    let page = client.get(format!("{base}/metrics")).send().await.unwrap();
+    page.text().await.unwrap()
+}
+
 /// The value of a gauge line `name{agent="…"} value` in a Prometheus page.
 fn gauge(metrics: &str, name: &str, agent: &str) -> Option<f64> {
     let prefix = format!("{name}{{agent=\"{agent}\"}} ");
@@ -328,16 +320,6 @@ async fn idle_sessions_and_task_actors_stop() {
     let server = Server::start(data.path(), actors.path());
     let client = reqwest::Client::new();
     let url = format!("{}/agents/slow", server.url);
-    let metrics = || async {
-        client
-            .get(format!("{}/metrics", server.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
     // 12 tasks in 4 conversations of 3 tasks each, all running at once.
     let calls: Vec<_> = (0..12)
         .map(|i| {
@@ -353,7 +335,7 @@ async fn idle_sessions_and_task_actors_stop() {
     let mut peak = (0.0, 0.0);
     let deadline = Instant::now() + Duration::from_secs(20);
     while peak.1 < 12.0 && Instant::now() < deadline {
-        let m = metrics().await;
+        let m = metrics(&client, &server.url).await;
         let now = (
             gauge(&m, "a2a_live_sessions", "slow").unwrap_or(0.0),
             gauge(&m, "a2a_live_task_actors", "slow").unwrap_or(0.0),
@@ -375,7 +357,7 @@ async fn idle_sessions_and_task_actors_stop() {
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let m = metrics().await;
+        let m = metrics(&client, &server.url).await;
         let now = (
             gauge(&m, "a2a_live_sessions", "slow"),
             gauge(&m, "a2a_live_task_actors", "slow"),
