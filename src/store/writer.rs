@@ -99,7 +99,8 @@ impl StoreWriter {
         let (for_hand_over, for_flush, store_for_flush) =
             (shared.clone(), shared.clone(), store.clone());
         let started = std::thread::Builder::new()
-            .name("a2a-store-hand-over".into())
+            // Thread names show 15 bytes in ps and perf.
+            .name("a2a-store-give".into())
             .spawn(move || hand_over_loop(store, for_hand_over, durability))
             .and_then(|_| match durability {
                 Durability::Fsync => std::thread::Builder::new()
