@@ -58,6 +58,7 @@ pub mod agents;
 pub mod backoff;
 pub mod client;
 pub mod config;
+pub mod ids;
 pub mod protocol;
 pub mod push;
 pub mod runtime;

@@ -72,7 +72,7 @@ impl Agent for Echo {
 
 impl Echo {
     async fn in_chunks(&self, ctx: &TaskContext) -> Result<(), AgentError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::random();
         for i in 0..self.chunks {
             let mut chunk = text_artifact("echo", ctx.text());
             chunk.artifact_id.clone_from(&id);

@@ -33,7 +33,7 @@ pub struct Tck;
 
 fn artifact(name: &str, part: Part) -> Artifact {
     Artifact {
-        artifact_id: uuid::Uuid::new_v4().to_string(),
+        artifact_id: crate::ids::random(),
         name: name.into(),
         parts: vec![part],
         ..Artifact::default()

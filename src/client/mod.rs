@@ -736,7 +736,7 @@ pub fn text_request(
     return_immediately: bool,
 ) -> SendMessageRequest {
     let message = Message {
-        message_id: uuid::Uuid::new_v4().to_string(),
+        message_id: crate::ids::random(),
         role: Role::User,
         parts: vec![Part::text(text)],
         context_id: context_id.unwrap_or_default().to_owned(),

@@ -174,7 +174,7 @@ impl Message {
     /// A message from the agent with the given parts and a fresh id.
     pub fn agent(parts: Vec<Part>) -> Self {
         Self {
-            message_id: uuid::Uuid::new_v4().to_string(),
+            message_id: crate::ids::random(),
             role: Role::Agent,
             parts,
             ..Self::default()

@@ -111,7 +111,7 @@ pub(crate) fn message_to_v1(m: &Value) -> Value {
     }
     // 0.1 messages had no id.
     out.entry("messageId")
-        .or_insert_with(|| Value::String(uuid::Uuid::new_v4().to_string()));
+        .or_insert_with(|| Value::String(crate::ids::random()));
     Value::Object(out)
 }
 

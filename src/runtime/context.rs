@@ -35,7 +35,7 @@ impl std::fmt::Debug for TaskContext {
 /// A one-part text artifact with a fresh id.
 pub fn text_artifact(name: impl Into<String>, text: impl Into<String>) -> Artifact {
     Artifact {
-        artifact_id: uuid::Uuid::new_v4().to_string(),
+        artifact_id: crate::ids::random(),
         name: name.into(),
         parts: vec![Part::text(text)],
         ..Artifact::default()

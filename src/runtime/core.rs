@@ -342,7 +342,7 @@ impl TaskCore {
         m.task_id = self.id.clone();
         m.context_id = self.context_id.clone();
         if m.message_id.is_empty() {
-            m.message_id = uuid::Uuid::new_v4().to_string();
+            m.message_id = crate::ids::random();
         }
         m
     }

@@ -135,7 +135,7 @@ impl TaskContext {
                     remote_id.get_or_insert(u.task_id);
                     // The remote's status message, whole (data parts, metadata), as ours.
                     let mut said = u.status.message.map(|mut m| {
-                        m.message_id = uuid::Uuid::new_v4().to_string();
+                        m.message_id = crate::ids::random();
                         m.task_id.clear();
                         m.context_id.clear();
                         m
