@@ -49,6 +49,9 @@ pub fn random() -> String {
         .to_string()
 }
 
+/// The largest time a version 7 UUID holds (48 bits of milliseconds, the year 10889).
+const MAX_MILLIS: u64 = (1 << 48) - 1;
+
 /// The last `(unix millis << 12) | counter` handed out by [`time_ordered`].
 static LAST_V7: AtomicU64 = AtomicU64::new(0);
 
@@ -58,15 +61,16 @@ static LAST_V7: AtomicU64 = AtomicU64::new(0);
 pub fn time_ordered() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX >> 12))
-        .unwrap_or(0);
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+        .min(MAX_MILLIS);
     let floor = now << 12;
     let prev = LAST_V7
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
-            Some(floor.max(last + 1))
+            Some(floor.max(last.saturating_add(1)))
         })
         .unwrap_or(floor);
-    let stamp = floor.max(prev + 1);
+    let stamp = floor.max(prev.saturating_add(1));
     let mut tail: [u8; 10] = random_bytes();
     let counter = (stamp & 0xfff) as u16;
     tail[0] = (counter >> 8) as u8;
