@@ -23,6 +23,16 @@ fn manifest(dir: &Path, name: &str, delay_ms: u64, on_restart: &str) {
     std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
 }
 
+/// A data directory, and an actors directory holding the `(name, delay ms, on_restart)` agents.
+fn dirs(agents: &[(&str, u64, &str)]) -> (tempfile::TempDir, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let actors = tempfile::tempdir().unwrap();
+    for (name, delay_ms, on_restart) in agents {
+        manifest(actors.path(), name, *delay_ms, on_restart);
+    }
+    (data, actors)
+}
+
 async fn rpc(
     client: &reqwest::Client,
     url: &str,
@@ -65,10 +75,7 @@ fn state(t: &Value) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_no_acknowledged_task() {
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "resumer", 300, "resume");
-    manifest(actors.path(), "failer", 300, "fail");
+    let (data, actors) = dirs(&[("resumer", 300, "resume"), ("failer", 300, "fail")]);
     let server = Server::start(data.path(), actors.path());
     let client = reqwest::Client::new();
 
@@ -232,9 +239,7 @@ async fn sigkill_under_load_loses_no_acknowledged_task() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_running_tasks_finish_then_exits_zero() {
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "slow", 500, "resume");
+    let (data, actors) = dirs(&[("slow", 500, "resume")]);
     let mut server = Server::start(data.path(), actors.path());
     let client = reqwest::Client::new();
     let url = format!("{}/agents/slow", server.url);
@@ -314,9 +319,7 @@ fn gauge(metrics: &str, name: &str, agent: &str) -> Option<f64> {
 /// tasks run the gauges count them, and once every task is answered both return to zero.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sessions_and_task_actors_stop() {
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "slow", 400, "resume");
+    let (data, actors) = dirs(&[("slow", 400, "resume")]);
     let server = Server::start(data.path(), actors.path());
     let client = reqwest::Client::new();
     let url = format!("{}/agents/slow", server.url);
@@ -399,8 +402,7 @@ fn start_fails(data: &Path, actors: &Path) -> String {
 
 #[test]
 fn a_bad_manifest_or_data_dir_stops_startup_naming_the_problem() {
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
+    let (data, actors) = dirs(&[]);
     for (manifest, problem) in [
         ("name = \"x\"\nmailbox = 3\n", "mailbox"),
         ("name = \"x\"\nkind = \"nope\"\n", "unknown kind"),
@@ -454,9 +456,7 @@ async fn sse_events(resp: reqwest::Response, stop_after: Option<usize>) -> Vec<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_resumes_after_sigkill_with_every_event_once() {
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "slow", 600, "resume");
+    let (data, actors) = dirs(&[("slow", 600, "resume")]);
     let mut server = Server::start(data.path(), actors.path());
     let client = reqwest::Client::new();
     let stream = |url: String, method: &'static str, params: Value, last: Option<u64>| {
@@ -540,9 +540,7 @@ const PUSH_ARGS: &[&str] = &["--push-allow-loopback", "--push-backoff-ms", "50"]
 async fn pending_push_deliveries_survive_sigkill() {
     let hook = webhook::Webhook::start().await;
     hook.plan("/r", &[], webhook::Answer::RetryAfter(1));
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "echo", 0, "resume");
+    let (data, actors) = dirs(&[("echo", 0, "resume")]);
     let server = Server::start_with(data.path(), actors.path(), PUSH_ARGS);
     let client = reqwest::Client::new();
     let url = format!("{}/agents/echo", server.url);
@@ -600,9 +598,7 @@ fn a2a(args: &[&str]) -> (bool, String, String) {
 async fn a2a_dlq_lists_and_retries_dead_letters() {
     let hook = webhook::Webhook::start().await;
     hook.plan("/d", &[], webhook::Answer::Status(500));
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "echo", 0, "resume");
+    let (data, actors) = dirs(&[("echo", 0, "resume")]);
     let mut args = PUSH_ARGS.to_vec();
     args.extend(["--push-max-attempts", "2"]);
     let server = Server::start_with(data.path(), actors.path(), &args);
@@ -691,9 +687,7 @@ async fn a2a_dlq_lists_and_retries_dead_letters() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sse_keepalive_secs_sets_the_comment_interval() {
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "slow", 5000, "resume");
+    let (data, actors) = dirs(&[("slow", 5000, "resume")]);
     let server = Server::start_with(data.path(), actors.path(), &["--sse-keepalive-secs", "1"]);
     let client = reqwest::Client::new();
     let mut resp = client
@@ -722,10 +716,7 @@ async fn sse_keepalive_secs_sets_the_comment_interval() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_commands_print_and_exit_as_documented() {
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "echo", 0, "resume");
-    manifest(actors.path(), "slow", 800, "resume");
+    let (data, actors) = dirs(&[("echo", 0, "resume"), ("slow", 800, "resume")]);
     let server = Server::start(data.path(), actors.path());
     let url = format!("{}/agents/echo", server.url);
 
@@ -812,9 +803,7 @@ async fn the_client_commands_print_and_exit_as_documented() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a2a_bench_reports_open_loop_latency() {
-    let data = tempfile::tempdir().unwrap();
-    let actors = tempfile::tempdir().unwrap();
-    manifest(actors.path(), "echo", 0, "resume");
+    let (data, actors) = dirs(&[("echo", 0, "resume")]);
     let server = Server::start(data.path(), actors.path());
     let url = format!("{}/agents/echo", server.url);
     let (ok, out, err) = a2a(&["bench", &url, "--rate", "200", "--duration", "1", "--json"]);
