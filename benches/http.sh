@@ -22,6 +22,10 @@ measure() { # label conns
     rps+=("$(echo "$line" | awk '{print $2}')")
     p50+=("$(echo "$line" | awk '{print $4}')")
     p99+=("$(echo "$line" | awk '{print $7}')")
+    # A request that failed (HTTP error, socket error, or an answer that is not a completed task)
+    # would count as throughput: say so.
+    bad=$(echo "$line" | awk '{split($9, e, "/"); print e[1] + e[2] + $11}')
+    if [ "$bad" != 0 ]; then echo "WARNING: $label c=$conns: $bad requests failed" >&2; fi
   done
   printf '| %-22s | c=%-3s | %8s | %8s ms | %8s ms |\n' "$label" "$conns" \
     "$(printf '%s\n' "${rps[@]}" | median)" "$(printf '%s\n' "${p50[@]}" | median)" "$(printf '%s\n' "${p99[@]}" | median)"

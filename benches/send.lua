@@ -2,10 +2,12 @@
 -- Run: wrk -t1 -c64 -d10s -s benches/send.lua http://127.0.0.1:7420/
 local counter = 0
 local thread_id = 0
+local threads = {}
 
 function setup(thread)
   thread:set("tid", thread_id)
   thread_id = thread_id + 1
+  table.insert(threads, thread)
 end
 
 function init(args)
@@ -31,8 +33,14 @@ function response(status, headers, body)
   end
 end
 
+-- `errors` lives in each thread's own Lua state: done() (in the main state) collects it.
 function done(summary, latency, requests)
-  io.write(string.format("req/s %.0f  p50 %.3f ms  p99 %.3f ms  non-2xx/errors %d/%d\n",
+  local failed = 0
+  for _, t in ipairs(threads) do
+    failed = failed + (t:get("errors") or 0)
+  end
+  io.write(string.format("req/s %.0f  p50 %.3f ms  p99 %.3f ms  non-2xx/errors %d/%d  not-completed %d\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, summary.errors.status, summary.errors.read + summary.errors.write + summary.errors.timeout))
+    latency:percentile(99) / 1000, summary.errors.status, summary.errors.read + summary.errors.write + summary.errors.timeout,
+    failed))
 end
