@@ -1,5 +1,8 @@
 -- wrk script: blocking SendMessage to the default agent, a fresh messageId per request.
 -- Run: wrk -t1 -c64 -d10s -s benches/send.lua http://127.0.0.1:7420/
+-- The ids are a per-run prefix and a counter; MESSAGE_IDS=uuid sends random UUIDv4 ids instead, as
+-- the official SDKs do (the idempotency index then takes its keys in random order: see README).
+local uuid_ids = os.getenv("MESSAGE_IDS") == "uuid"
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -19,10 +22,16 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["A2A-Version"] = "1.0"
 
+local function uuid4()
+  return string.format("%08x-%04x-4%03x-%04x-%04x%08x", math.random(0, 0xffffffff), math.random(0, 0xffff),
+    math.random(0, 0xfff), math.random(0x8000, 0xbfff), math.random(0, 0xffff), math.random(0, 0xffffffff))
+end
+
 function request()
   counter = counter + 1
+  local id = uuid_ids and uuid4() or prefix .. counter
   local body = '{"jsonrpc":"2.0","id":' .. counter ..
-    ',"method":"SendMessage","params":{"message":{"messageId":"' .. prefix .. counter ..
+    ',"method":"SendMessage","params":{"message":{"messageId":"' .. id ..
     '","role":"ROLE_USER","parts":[{"text":"hello"}]}}}'
   return wrk.format(nil, nil, nil, body)
 end
