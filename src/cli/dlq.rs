@@ -83,7 +83,7 @@ fn open(dir: &std::path::Path) -> Result<Log, String> {
             dir.display()
         )
     })?;
-    Ok(Log::open(Arc::new(store), Durability::Fsync, 64))
+    Ok(Log::open(Arc::new(store), Durability::Fsync, 64, 0))
 }
 
 async fn request(

@@ -75,6 +75,9 @@ pub struct RuntimeConfig {
     pub writer_queue: usize,
     /// Memory the log may use to cache its pages (sled's page cache).
     pub cache_bytes: u64,
+    /// Memory for the filter that spares most idempotency checks a read of the log: ~10 bits
+    /// per key the log holds keeps false positives near 1% (0: no filter, every check reads).
+    pub claim_filter_bytes: usize,
     /// How push notifications are delivered.
     pub push: PushSettings,
     /// What the log keeps, and for how long.
@@ -90,6 +93,7 @@ impl RuntimeConfig {
             durability: Durability::Fsync,
             writer_queue: 8192,
             cache_bytes: 512 << 20,
+            claim_filter_bytes: 16 << 20,
             push: PushSettings::default(),
             retention: Retention::default(),
             remote: RemoteOptions::default(),
@@ -232,8 +236,13 @@ impl Runtime {
         store: Arc<dyn Store>,
         config: &RuntimeConfig,
     ) -> Result<Self, RuntimeError> {
-        let log = Log::open(store, config.durability, config.writer_queue)
-            .with_max_events(config.retention.max_events_per_task);
+        let log = Log::open(
+            store,
+            config.durability,
+            config.writer_queue,
+            config.claim_filter_bytes,
+        )
+        .with_max_events(config.retention.max_events_per_task);
         let shutdown = tokio::sync::watch::Sender::new(false);
         crate::push::sender::spawn(log.clone(), config.push.clone(), shutdown.subscribe())?;
         if let Some(ttl) = config.retention.finished_ttl {

@@ -28,6 +28,7 @@
 //! event records fold into one: see `staging.rs`). Stores written before the header moved into
 //! the log keep it as a `t/` record with no task in it; both read the same.
 
+mod claims;
 mod push;
 #[cfg(test)]
 mod recording;
@@ -112,7 +113,7 @@ fn event_key(task: &str, seq: u64) -> Vec<u8> {
 }
 fn idem_key(agent: &str, owner: &str, message_id: &str) -> Vec<u8> {
     [
-        b"i/",
+        claims::CLAIM_PREFIX,
         agent.as_bytes(),
         b"\0",
         owner.as_bytes(),
@@ -277,6 +278,14 @@ impl Commit {
     }
 }
 
+/// How full the idempotency claim filter is (see [`Log::claim_filter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimFilterStats {
+    pub keys: u64,
+    pub design_load: u64,
+    pub ready: bool,
+}
+
 /// What ListTasks asks for.
 #[derive(Debug, Clone, Default)]
 pub struct TaskQuery {
@@ -343,11 +352,20 @@ impl std::fmt::Debug for Log {
 }
 
 impl Log {
-    /// Starts the group-commit writer over `store`. Needs a tokio runtime.
-    pub fn open(engine: Arc<dyn Store>, durability: Durability, queue_capacity: usize) -> Self {
+    /// Starts the group-commit writer over `store`, with a filter of about `claim_filter_bytes`
+    /// over the idempotency keys (0: none; see [`claims`]). Needs a tokio runtime.
+    pub fn open(
+        engine: Arc<dyn Store>,
+        durability: Durability,
+        queue_capacity: usize,
+        claim_filter_bytes: usize,
+    ) -> Self {
         let staging = Arc::new(staging::Staging::new(engine, fold_events));
-        let writer = writer::StoreWriter::spawn(staging.clone(), durability, queue_capacity);
+        let claims = Arc::new(claims::ClaimFilter::new(claim_filter_bytes));
+        let writer =
+            writer::StoreWriter::spawn(staging.clone(), claims.clone(), durability, queue_capacity);
         let store: Arc<dyn Store> = staging;
+        claims::scan_in_background(claims.clone(), &store);
         let (tx, rx) = tokio::sync::mpsc::channel(OUTBOX_SIGNALS);
         let outbox = Arc::new(OutboxSignal {
             tx,
@@ -421,6 +439,17 @@ impl Log {
     /// Records waiting in the writer's queue (a gauge).
     pub fn queue_depth(&self) -> usize {
         self.writer.queue_depth()
+    }
+
+    /// The claim filter: keys added since start, keys it holds at ~1% false positives, and
+    /// whether its start-up scan finished (until then every claim check reads the store).
+    pub fn claim_filter(&self) -> ClaimFilterStats {
+        let claims = self.writer.claims();
+        ClaimFilterStats {
+            keys: claims.added(),
+            design_load: claims.design_load(),
+            ready: claims.is_ready(),
+        }
     }
 
     /// Reads a task: its snapshot with every later event folded in.
@@ -691,7 +720,7 @@ mod tests {
     async fn a_quick_task_reaches_the_engine_as_three_keys_in_one_batch() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Arc::new(recording::Recording::open(dir.path()));
-        let log = Log::open(engine.clone(), Durability::Fsync, 16);
+        let log = Log::open(engine.clone(), Durability::Fsync, 16, 1 << 16);
         let submitted = submitted("t-1");
         let create = Commit::task(
             Before::New,
@@ -741,6 +770,65 @@ mod tests {
         );
     }
 
+    /// After a restart the claim filter learns the claims already in the engine (the start-up
+    /// scan), so a repeated message id is still a duplicate, while a new one is answered by the
+    /// filter alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_claim_made_before_a_restart_is_still_a_duplicate_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 8 << 20, None).unwrap());
+        let create = |id: &str, message_id: &str| {
+            let rec = submitted(id);
+            Commit::task(Before::New, &rec, vec![(1, first_event(&rec))], true)
+                .claiming("echo", "alice", message_id, id)
+        };
+        let before = Log::open(engine.clone(), Durability::Fsync, 16, 1 << 16);
+        let Applied::Done(ticket) = before.commit(create("t-1", "m-1")).await.unwrap() else {
+            panic!("a new claim")
+        };
+        before.writer.durable(ticket).await.unwrap();
+
+        // A new log over the same engine sees what a restarted server sees.
+        let after = Log::open(engine, Durability::Fsync, 16, 1 << 16);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !after.claim_filter().ready {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the scan never finished"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(after.claim_filter().keys, 1);
+        assert!(
+            after
+                .writer
+                .claims()
+                .may_contain(&idem_key("echo", "alice", "m-1"))
+        );
+        assert!(
+            !after
+                .writer
+                .claims()
+                .may_contain(&idem_key("echo", "alice", "m-2"))
+        );
+        assert_eq!(
+            after.commit(create("t-2", "m-1")).await.unwrap(),
+            Applied::Duplicate("t-1".into())
+        );
+        let Applied::Done(_) = after.commit(create("t-3", "m-2")).await.unwrap() else {
+            panic!("a new claim")
+        };
+        assert_eq!(
+            after.commit(create("t-4", "m-2")).await.unwrap(),
+            Applied::Duplicate("t-3".into()),
+            "a claim made since the restart"
+        );
+        assert!(
+            after.task("t-2").unwrap().is_none(),
+            "the duplicate wrote nothing"
+        );
+    }
+
     /// A new task as the runtime creates it: submitted, its message in its history.
     fn submitted(id: &str) -> TaskRecord {
         TaskRecord {
@@ -781,7 +869,7 @@ mod tests {
     async fn a_task_in_the_earlier_layout_reads_the_same() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SledStore::open(dir.path(), 8 << 20, None).unwrap());
-        let log = Log::open(store, Durability::Fsync, 16);
+        let log = Log::open(store, Durability::Fsync, 16, 1 << 16);
         let now = submitted("t-now");
         let Applied::Done(_) = log
             .commit(Commit::task(
@@ -865,7 +953,7 @@ mod tests {
     async fn event_pages_are_bounded_by_count_and_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SledStore::open(dir.path(), 8 << 20, None).unwrap());
-        let log = Log::open(store, Durability::Buffered, 16);
+        let log = Log::open(store, Durability::Buffered, 16, 1 << 16);
         let big = vec![b'x'; 1 << 20];
         // 10 events of 1 MiB in commits of 3, 3, 4 (records keyed by their first event)
         let mut ops = Vec::new();

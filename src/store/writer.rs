@@ -23,6 +23,7 @@ use std::sync::{Condvar, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::claims::ClaimFilter;
 use super::staging::{STAGED_LIMIT, Staging};
 use super::{Commit, Store, StoreError};
 
@@ -78,7 +79,12 @@ pub(crate) struct StoreWriter {
 }
 
 impl StoreWriter {
-    pub(crate) fn spawn(store: Arc<Staging>, durability: Durability, capacity: usize) -> Self {
+    pub(crate) fn spawn(
+        store: Arc<Staging>,
+        claims: Arc<ClaimFilter>,
+        durability: Durability,
+        capacity: usize,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let (frontier_tx, frontier) = watch::channel(Frontier {
             durable: 0,
@@ -93,6 +99,7 @@ impl StoreWriter {
             drained: tokio::sync::Notify::new(),
             handed: AtomicU64::new(0),
             flusher: Signal::default(),
+            claims,
         });
         tokio::spawn(write_loop(store.clone(), rx, shared.clone(), durability));
         // Engine batches and flushes block: they get threads of their own.
@@ -155,6 +162,10 @@ impl StoreWriter {
         self.shared.applied.load(Ordering::Acquire)
     }
 
+    pub(crate) fn claims(&self) -> &ClaimFilter {
+        &self.shared.claims
+    }
+
     pub(crate) fn queue_depth(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()
     }
@@ -174,6 +185,8 @@ struct Shared {
     handed: AtomicU64,
     /// Wakes the flush thread.
     flusher: Signal,
+    /// Which idempotency keys the log may hold.
+    claims: Arc<ClaimFilter>,
 }
 
 async fn write_loop(
@@ -183,6 +196,8 @@ async fn write_loop(
     durability: Durability,
 ) {
     let _closing = CloseOnDrop(shared.clone());
+    let claims = shared.claims.clone();
+    let claim_reads = metrics::counter!("a2a_store_claim_reads_total");
     let mut buf = Vec::with_capacity(MAX_BATCH);
     let mut ticket = 0u64;
     while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
@@ -204,18 +219,26 @@ async fn write_loop(
             if let Some((key, task)) = &commit.claim {
                 let owner = match claimed.get(key) {
                     Some(t) => Some(t.clone()),
-                    None => match store.get(key) {
-                        Ok(v) => v.map(|b| String::from_utf8_lossy(&b).into_owned()),
-                        Err(e) => {
-                            let _ = reply.send(Err(e));
-                            continue;
+                    // Almost every claim is new: the filter says so without reading sled.
+                    None if !claims.may_contain(key) => None,
+                    None => {
+                        claim_reads.increment(1);
+                        match store.get(key) {
+                            Ok(v) => v.map(|b| String::from_utf8_lossy(&b).into_owned()),
+                            Err(e) => {
+                                let _ = reply.send(Err(e));
+                                continue;
+                            }
                         }
-                    },
+                    }
                 };
                 if let Some(other) = owner {
                     duplicates.push((reply, other));
                     continue;
                 }
+                // Into the filter before the claim is staged: it never answers "absent" for a
+                // key the log holds.
+                claims.insert(key);
                 claimed.insert(key.clone(), task.clone());
             }
             ops.extend(commit.ops);
@@ -430,6 +453,14 @@ mod tests {
         Arc::new(Staging::new(engine, |_, _, _, _| None))
     }
 
+    /// A claim filter that has scanned `engine`, so checks trust it.
+    fn filter(engine: Arc<dyn Store>) -> Arc<ClaimFilter> {
+        let f = Arc::new(ClaimFilter::new(1 << 16));
+        f.fill_from(Arc::downgrade(&engine)).unwrap();
+        assert!(f.is_ready());
+        f
+    }
+
     fn put(i: usize) -> Commit {
         Commit {
             ops: vec![Op::Put(format!("k/{i:04}").into_bytes(), vec![1; 64])],
@@ -440,7 +471,12 @@ mod tests {
     async fn setup(durability: Durability) -> (tempfile::TempDir, Arc<Recording>, StoreWriter) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Recording::open(dir.path()));
-        let writer = StoreWriter::spawn(staged(store.clone()), durability, 1024);
+        let writer = StoreWriter::spawn(
+            staged(store.clone()),
+            filter(store.clone()),
+            durability,
+            1024,
+        );
         (dir, store, writer)
     }
 
@@ -510,7 +546,8 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             let store = Arc::new(SledStore::open(dir.path(), 8 << 20, None).unwrap());
-            let writer = StoreWriter::spawn(staged(store), Durability::Fsync, 16);
+            let writer =
+                StoreWriter::spawn(staged(store.clone()), filter(store), Durability::Fsync, 16);
             let Applied::Done(t) = writer.commit(put(1)).await.unwrap() else {
                 panic!("no claim, no duplicate")
             };

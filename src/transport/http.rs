@@ -472,6 +472,10 @@ async fn render_metrics(State(st): State<Arc<AppState>>) -> Response {
         metrics::gauge!("a2a_agent_up", "agent" => spec.name.clone()).set(up);
     }
     metrics::gauge!("a2a_store_writer_queue_depth").set(st.runtime.log().queue_depth() as f64);
+    let claims = st.runtime.log().claim_filter();
+    metrics::gauge!("a2a_store_claim_filter_keys").set(claims.keys as f64);
+    metrics::gauge!("a2a_store_claim_filter_design_load").set(claims.design_load as f64);
+    metrics::gauge!("a2a_store_claim_filter_ready").set(if claims.ready { 1.0 } else { 0.0 });
     metrics::gauge!("a2a_live_tasks").set(st.runtime.live_tasks() as f64);
     let mut r = handle.render().into_response();
     let text = HeaderValue::from_static("text/plain; version=0.0.4");
