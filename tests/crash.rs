@@ -208,7 +208,16 @@ async fn sigkill_under_load_loses_no_acknowledged_task() {
         "some interrupted tasks were failed as configured"
     );
 
-    // retrying every send (a client whose call was cut off) creates nothing twice
+    // retrying every send (a client whose call was cut off) creates nothing twice, also once
+    // the idempotency claims are checked against the filter the restart loaded from the log
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !metrics(&client, &server.url)
+        .await
+        .contains("a2a_store_claim_filter_ready 1")
+    {
+        assert!(Instant::now() < deadline, "the claim filter never loaded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let retries = unanswered.iter().map(|(agent, id)| {
         let url = format!("{}/agents/{agent}", server.url);
         let params = json!({"message": {"messageId": id, "role": "ROLE_USER", "parts": [{"text": "retry"}]}});
