@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mixed load: blocking sends (benches/send.lua, c=64) while other clients poll GetTask (benches/get.lua, c=8)
 # on 2,000 tasks made first, as A2A clients without streaming do. Prints both sides; run it several times:
-# the tail (p99, p99.9) is what it is for.
+# the tail (p99, p99.9) is what it is for. Last, the engine flushes' p99 and maximum: a tail that matches a slow flush
+# is the device's.
 #
 # Usage: benches/mixed.sh [SECONDS=8] [BIN=target/release/a2a]     (needs wrk and python3)
 set -euo pipefail
@@ -33,3 +34,7 @@ wrk -t1 -c8 -d"${secs}s" -s benches/get.lua "$url" | sed -n 's/^req/get  req/p' 
 gets=$!
 wrk -t1 -c64 -d"${secs}s" -s benches/send.lua "$url" | sed -n 's/^req/send req/p'
 wait $gets
+# The engine's flushes over the whole run: when the device stalls (a flush of 30-150 ms on this shared machine), every
+# durable answer waits for it, sends and gets alike, and the tail above shows it.
+curl -s "${url}metrics" | awk -F'[ {}"=]+' '/^a2a_store_flush_seconds\{quantile="(0.99|1)"\}/ {
+  printf "%s %.1f ms  ", ($3 == "1" ? "max" : "p99"), $NF * 1000 } END { print "" }' | sed 's/^/flush /'
