@@ -4,7 +4,7 @@
 # the tail (p99, p99.9) is what it is for. Last, the engine flushes' p99 and maximum: a tail that matches a slow flush
 # is the device's.
 #
-# Usage: benches/mixed.sh [SECONDS=8] [BIN=target/release/a2a]     (needs wrk and python3)
+# Usage: benches/mixed.sh [SECONDS=8] [BIN=target/release/a2a]     (needs wrk, curl and python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-8}
