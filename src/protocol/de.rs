@@ -12,6 +12,23 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// An enum used as a request filter: an unknown name or number reads as unset (the default),
+/// as protobuf's lenient JSON parsing does. The official JS SDK sends `"UNRECOGNIZED"` for a
+/// filter left out, and means none. A value of the wrong JSON type is still an error.
+pub(crate) fn lenient_enum<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(T::default()),
+        Some(v @ (serde_json::Value::String(_) | serde_json::Value::Number(_))) => {
+            Ok(T::deserialize(v).unwrap_or_default())
+        }
+        Some(v) => T::deserialize(v).map_err(de::Error::custom),
+    }
+}
+
 /// An `optional int32`: a JSON number or a numeric string; `null` means unset.
 pub(crate) fn opt_i32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
     #[derive(Deserialize)]

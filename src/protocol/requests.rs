@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::de::{i32_default, null_default, opt, opt_i32};
+use super::de::{i32_default, lenient_enum, null_default, opt, opt_i32};
 use super::timestamp::Timestamp;
 use super::types::{Message, Metadata, Task, TaskState};
 
@@ -102,10 +102,11 @@ pub struct ListTasksRequest {
         skip_serializing_if = "String::is_empty"
     )]
     pub context_id: String,
-    /// `TASK_STATE_UNSPECIFIED` (the default) means no filter.
+    /// `TASK_STATE_UNSPECIFIED` (the default) means no filter; so does a state this version
+    /// does not know (`"UNRECOGNIZED"` from the JS SDK).
     #[serde(
         default,
-        deserialize_with = "null_default",
+        deserialize_with = "lenient_enum",
         skip_serializing_if = "is_unspecified"
     )]
     pub status: TaskState,

@@ -143,6 +143,28 @@ async fn list_tasks_filters_sorts_and_pages() {
         .clone();
     assert_eq!(waiting["totalSize"], 1);
     assert_eq!(waiting["tasks"][0]["id"], ids[6].as_str());
+    // An unknown state (the official JS SDK sends "UNRECOGNIZED" when no filter is set) or
+    // number is no filter, as protobuf's lenient JSON parsing reads it; a wrong type is refused.
+    for unknown in [json!("UNRECOGNIZED"), json!(99)] {
+        let r = s.rpc("ListTasks", json!({"status": unknown})).await;
+        assert_eq!(
+            r["result"]["totalSize"], 7,
+            "{unknown} lists everything: {r}"
+        );
+    }
+    let rest: Value = s
+        .client
+        .get(format!("{}/tasks?status=UNRECOGNIZED", s.url))
+        .header("A2A-Version", "1.0")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["totalSize"], 7, "REST too: {rest}");
+    let wrong = s.rpc("ListTasks", json!({"status": {"state": 1}})).await;
+    assert_eq!(code(&wrong), -32602, "{wrong}");
     let both = s
         .rpc(
             "ListTasks",

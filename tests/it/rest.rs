@@ -181,7 +181,7 @@ async fn routes_answer_under_agents_and_tenants_with_the_right_statuses() {
         ),
         (
             "GET",
-            "/tasks?status=TASK_STATE_NOPE".to_owned(),
+            "/tasks?pageSize=lots".to_owned(),
             vec![V1],
             None,
             400,
