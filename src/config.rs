@@ -6,6 +6,8 @@
 //! version = "1.0.0"
 //! kind = "echo"                 # a built-in agent kind
 //! default = true                # also served at / and /.well-known/agent-card.json
+//! streaming = true              # capabilities.streaming: false refuses the streaming methods
+//! push_notifications = true     # capabilities.pushNotifications: false refuses webhooks
 //!
 //! [mailbox]
 //! capacity = 256                # requests admitted at once (queued + running)
@@ -79,6 +81,15 @@ pub struct AgentSpec {
     /// that reuse ids on purpose, like the conformance suite.
     #[serde(default = "yes")]
     pub idempotent_sends: bool,
+    /// Declares `capabilities.streaming` (default true). `false` makes SendStreamingMessage and
+    /// SubscribeToTask answer UnsupportedOperation.
+    #[serde(default = "yes")]
+    pub streaming: bool,
+    /// Declares `capabilities.pushNotifications` (default true). `false` makes the four
+    /// push-config operations, and a SendMessage carrying a webhook, answer
+    /// PushNotificationNotSupported.
+    #[serde(default = "yes")]
+    pub push_notifications: bool,
     /// Extensions the agent supports (the card's `capabilities.extensions`).
     #[serde(default)]
     pub extensions: Vec<ExtensionSpec>,
@@ -263,6 +274,8 @@ impl AgentSpec {
             recovery: RecoverySpec::default(),
             timeouts: TimeoutSpec::default(),
             idempotent_sends: true,
+            streaming: true,
+            push_notifications: true,
             extensions: Vec::new(),
             extended_agent_card: false,
             extended: None,

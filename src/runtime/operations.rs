@@ -41,6 +41,34 @@ impl Runtime {
         })
     }
 
+    /// Refuses the streaming operations of an agent whose card does not declare
+    /// `capabilities.streaming` (UnsupportedOperation, as the spec asks).
+    pub(crate) fn streaming_or_err(&self, agent: &str) -> Result<(), A2aError> {
+        if self.agent_or_err(agent)?.shared.spec.streaming {
+            return Ok(());
+        }
+        Err(A2aError::with_message(
+            ErrorKind::UnsupportedOperation,
+            format!(
+                "agent {agent} does not stream (its card declares capabilities.streaming false)"
+            ),
+        ))
+    }
+
+    /// Refuses webhooks for an agent whose card does not declare
+    /// `capabilities.pushNotifications` (PushNotificationNotSupported, as the spec asks).
+    pub(crate) fn push_or_err(&self, agent: &str) -> Result<(), A2aError> {
+        if self.agent_or_err(agent)?.shared.spec.push_notifications {
+            return Ok(());
+        }
+        Err(A2aError::with_message(
+            ErrorKind::PushNotificationNotSupported,
+            format!(
+                "agent {agent} sends no push notifications (its card declares capabilities.pushNotifications false)"
+            ),
+        ))
+    }
+
     /// Reads a task the caller may see: owned by `caller`, of `agent`, and not a bare-message reply.
     pub(crate) fn visible_task(
         &self,
@@ -127,6 +155,7 @@ impl Runtime {
             .as_ref()
             .and_then(|c| c.task_push_notification_config.clone());
         if let Some(cfg) = push.as_mut() {
+            self.push_or_err(agent)?;
             cfg.task_id.clone_from(&message.task_id);
             crate::push::validate_config(
                 cfg,
@@ -377,6 +406,7 @@ impl Runtime {
         caller: &str,
         req: SendMessageRequest,
     ) -> Result<TaskStream, A2aError> {
+        self.streaming_or_err(agent)?;
         let src = self.stream_source();
         match self.start(agent, caller, &req).await? {
             Started::Running {
@@ -413,7 +443,7 @@ impl Runtime {
         last_event_id: Option<u64>,
     ) -> Result<TaskStream, A2aError> {
         validate::required_id(&req.id, "id")?;
-        self.agent_or_err(agent)?;
+        self.streaming_or_err(agent)?;
         let rec = self.visible_task(agent, caller, &req.id)?;
         let src = self.stream_source();
         if let Some(after) = last_event_id {

@@ -30,6 +30,7 @@ impl Runtime {
         mut cfg: TaskPushNotificationConfig,
     ) -> Result<TaskPushNotificationConfig, A2aError> {
         validate::required_id(&cfg.task_id, "taskId")?;
+        self.push_or_err(agent)?;
         let rec = self.visible_task(agent, caller, &cfg.task_id)?;
         validate_config(&mut cfg, "", self.inner.push)?;
         let existing = self
@@ -65,6 +66,7 @@ impl Runtime {
         req: TaskPushNotificationConfigRequest,
     ) -> Result<TaskPushNotificationConfig, A2aError> {
         validate::required_id(&req.task_id, "taskId")?;
+        self.push_or_err(agent)?;
         self.visible_task(agent, caller, &req.task_id)?;
         let id = if req.id.is_empty() {
             &req.task_id
@@ -93,6 +95,7 @@ impl Runtime {
         req: ListTaskPushNotificationConfigsRequest,
     ) -> Result<ListTaskPushNotificationConfigsResponse, A2aError> {
         validate::required_id(&req.task_id, "taskId")?;
+        self.push_or_err(agent)?;
         let size = match req.page_size {
             0 => MAX_PAGE,
             n if (1..=MAX_PAGE as i32).contains(&n) => n as usize,
@@ -147,6 +150,7 @@ impl Runtime {
         req: TaskPushNotificationConfigRequest,
     ) -> Result<(), A2aError> {
         validate::required_id(&req.task_id, "taskId")?;
+        self.push_or_err(agent)?;
         let rec = self.visible_task(agent, caller, &req.task_id)?;
         let id = if req.id.is_empty() {
             &req.task_id

@@ -45,8 +45,8 @@ pub fn agent_card(spec: &AgentSpec, urls: &CardUrls) -> AgentCard {
         supported_interfaces: interfaces,
         version: spec.version.clone(),
         capabilities: AgentCapabilities {
-            streaming: Some(true),
-            push_notifications: Some(true),
+            streaming: Some(spec.streaming),
+            push_notifications: Some(spec.push_notifications),
             extensions: spec
                 .extensions
                 .iter()

@@ -554,3 +554,60 @@ async fn grpc_statuses_carry_the_suites_codes_and_an_error_info() {
         (Code::FailedPrecondition, "TASK_NOT_CANCELABLE".into())
     );
 }
+
+/// An agent whose manifest turns streaming and push notifications off: its card says so, and
+/// every binding refuses those operations with the spec's errors (CORE-CAP-001..003).
+async fn capabilities_follow_the_manifest(b: Binding) {
+    let (s, _) = scripted(|spec| {
+        spec.streaming = false;
+        spec.push_notifications = false;
+    })
+    .await;
+    let card = s.get_json("/.well-known/agent-card.json").await;
+    assert_eq!(card["capabilities"]["streaming"], false, "{card}");
+    assert_eq!(card["capabilities"]["pushNotifications"], false, "{card}");
+
+    let done = b
+        .call(&s, "SendMessage", json!({"message": msg("hi")}))
+        .await
+        .unwrap();
+    let id = done["task"]["id"].as_str().unwrap().to_owned();
+    let stream = b
+        .open(&s, "SendStreamingMessage", json!({"message": msg("hi")}))
+        .await
+        .err();
+    assert_eq!(stream.as_deref(), Some("UNSUPPORTED_OPERATION"), "{b:?}");
+    let sub = b.open(&s, "SubscribeToTask", json!({"id": id})).await.err();
+    assert_eq!(sub.as_deref(), Some("UNSUPPORTED_OPERATION"), "{b:?}");
+
+    let no_push = Err("PUSH_NOTIFICATION_NOT_SUPPORTED".to_owned());
+    let config = json!({"id": "c1", "url": "https://example.com/hook"});
+    let create = json!({"taskId": id, "id": "c1", "url": "https://example.com/hook"});
+    let by_id = json!({"taskId": id, "id": "c1"});
+    for (method, params) in [
+        ("CreateTaskPushNotificationConfig", create),
+        ("GetTaskPushNotificationConfig", by_id.clone()),
+        ("ListTaskPushNotificationConfigs", json!({"taskId": id})),
+        ("DeleteTaskPushNotificationConfig", by_id),
+    ] {
+        assert_eq!(b.call(&s, method, params).await, no_push, "{b:?} {method}");
+    }
+    let inline =
+        json!({"message": msg("hi"), "configuration": {"taskPushNotificationConfig": config}});
+    assert_eq!(b.call(&s, "SendMessage", inline).await, no_push, "{b:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capabilities_follow_the_manifest_over_json_rpc() {
+    capabilities_follow_the_manifest(Binding::JsonRpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capabilities_follow_the_manifest_over_rest() {
+    capabilities_follow_the_manifest(Binding::Rest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capabilities_follow_the_manifest_over_grpc() {
+    capabilities_follow_the_manifest(Binding::Grpc).await;
+}
