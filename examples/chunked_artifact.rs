@@ -5,8 +5,7 @@
 //! Run with: `cargo run --release --example chunked_artifact` (`SUBSCRIBERS=N` to vary them)
 
 use a2a_runtime::protocol::{Artifact, Part};
-use a2a_runtime::transport::{HttpConfig, router};
-use a2a_runtime::{Agent, AgentError, AgentSpec, Runtime, RuntimeConfig, TaskContext};
+use a2a_runtime::{Agent, AgentError, AgentSpec, RuntimeConfig, Server, TaskContext};
 use serde_json::{Value, json};
 
 const CHUNKS: usize = 50;
@@ -56,19 +55,18 @@ fn peak_rss_mb() -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("a2a-chunked-{}", std::process::id()));
-    let runtime = Runtime::open(RuntimeConfig {
+    let mut spec = AgentSpec::new("chunker");
+    spec.default = true;
+    let server = Server::builder(RuntimeConfig {
         cache_bytes: 64 << 20,
         ..RuntimeConfig::new(&dir)
     })
+    .listen("127.0.0.1:0".parse()?)
+    .grace(std::time::Duration::from_secs(1))
+    .agent(spec, Chunker)
+    .start()
     .await?;
-    let mut spec = AgentSpec::new("chunker");
-    spec.default = true;
-    runtime.add_agent(spec, Chunker).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/", listener.local_addr()?);
-    tokio::spawn(
-        axum::serve(listener, router(runtime.clone(), HttpConfig::default())).into_future(),
-    );
+    let url = format!("{}/", server.base_url());
     let client = reqwest::Client::new();
     let call = |method: &str, params: Value| json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let r: Value = client
@@ -136,7 +134,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "peak RSS of the process: {:.0} MB (before the subscribers: {before:.0} MB)",
         peak_rss_mb()
     );
-    runtime.shutdown(std::time::Duration::from_secs(1)).await?;
+    server.shutdown().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -7,8 +7,7 @@
 
 use a2a_runtime::client::{Client, text_request};
 use a2a_runtime::protocol::{SendMessageResponse, Task};
-use a2a_runtime::transport::{HttpConfig, router};
-use a2a_runtime::{Agent, AgentError, AgentSpec, Delegated, Runtime, RuntimeConfig, TaskContext};
+use a2a_runtime::{Agent, AgentError, AgentSpec, Delegated, RuntimeConfig, Server, TaskContext};
 
 /// Writes a draft: the text, shouted.
 struct Writer;
@@ -61,28 +60,29 @@ impl Agent for Editor {
     }
 }
 
-/// Serves `runtime` on a free port; returns its URL.
-async fn serve(runtime: &Runtime) -> Result<String, Box<dyn std::error::Error>> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let app = router(runtime.clone(), HttpConfig::default());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(url)
+/// A server on a free port with one agent; nothing but this example's own traffic.
+async fn serve(
+    dir: std::path::PathBuf,
+    name: &str,
+    agent: impl Agent,
+) -> Result<Server, Box<dyn std::error::Error>> {
+    Ok(Server::builder(RuntimeConfig::new(dir))
+        .listen("127.0.0.1:0".parse()?)
+        .agent(AgentSpec::new(name), agent)
+        .start()
+        .await?)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("a2a-delegating-{}", std::process::id()));
-    let writers = Runtime::open(RuntimeConfig::new(dir.join("writer"))).await?;
-    writers.add_agent(AgentSpec::new("writer"), Writer).await?;
-    let writer_url = format!("{}/agents/writer", serve(&writers).await?);
-
-    let editors = Runtime::open(RuntimeConfig::new(dir.join("editor"))).await?;
+    let writers = serve(dir.join("writer"), "writer", Writer).await?;
+    let writer_url = format!("{}/agents/writer", writers.base_url());
     let editor = Editor {
         writer: writer_url.clone(),
     };
-    editors.add_agent(AgentSpec::new("editor"), editor).await?;
-    let editor_url = format!("{}/agents/editor", serve(&editors).await?);
+    let editors = serve(dir.join("editor"), "editor", editor).await?;
+    let editor_url = format!("{}/agents/editor", editors.base_url());
     println!("writer at {writer_url}\neditor at {editor_url}");
 
     let client = Client::discover(&editor_url, Default::default()).await?;
@@ -94,14 +94,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             SendMessageResponse::Message(m) => println!("{text:?} -> {}", m.text()),
         }
     }
-    let remote = editors.remote(&writer_url).await?;
+    let remote = editors.runtime().remote(&writer_url).await?;
     println!(
         "the editor's breaker for the writer: {:?}",
         remote.breaker_state()
     );
 
-    editors.shutdown(std::time::Duration::from_secs(5)).await?;
-    writers.shutdown(std::time::Duration::from_secs(5)).await?;
+    editors.shutdown().await?;
+    writers.shutdown().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -5,10 +5,7 @@
 
 use a2a_runtime::protocol::{Message, SendMessageRequest, SendMessageResponse};
 use a2a_runtime::runtime::ANONYMOUS;
-use a2a_runtime::transport::{HttpConfig, router};
-use a2a_runtime::{
-    Agent, AgentError, AgentSpec, Runtime, RuntimeConfig, TaskContext, agents::Echo,
-};
+use a2a_runtime::{Agent, AgentError, AgentSpec, RuntimeConfig, Server, TaskContext, agents::Echo};
 
 /// Greets by name; asks for the name first if the message is empty.
 struct Greeter;
@@ -35,23 +32,23 @@ impl Agent for Greeter {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     let data = std::env::temp_dir().join("a2a-embedded-example");
-    let runtime = Runtime::open(RuntimeConfig::new(&data)).await?;
-
     let mut spec = AgentSpec::new("greeter");
     spec.description = "Greets you by name".into();
     spec.default = true;
     spec.mailbox.capacity = 64;
-    runtime.add_agent(spec, Greeter).await?;
-    runtime
-        .add_agent(AgentSpec::new("echo"), Echo::default())
+    let server = Server::builder(RuntimeConfig::new(&data))
+        .listen("127.0.0.1:7421".parse()?)
+        .agent(spec, Greeter)
+        .agent(AgentSpec::new("echo"), Echo::default())
+        .start()
         .await?;
-    runtime.recover().await?;
 
     // Calling an agent in-process goes through the same path as a request over HTTP.
     let req = SendMessageRequest {
         message: Some(Message::user_text(uuid(), "Ada")),
         ..Default::default()
     };
+    let runtime = server.runtime();
     if let SendMessageResponse::Task(task) = runtime.send("greeter", ANONYMOUS, req).await? {
         println!(
             "in-process: {:?} -> {}",
@@ -60,18 +57,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:7421").await?;
-    println!("serving greeter at http://127.0.0.1:7421/ (card at /.well-known/agent-card.json)");
+    let url = server.base_url();
     println!(
-        r#"try: curl -s http://127.0.0.1:7421/ -H 'A2A-Version: 1.0' -H 'Content-Type: application/json' -d '{{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{{"message":{{"messageId":"{}","role":"ROLE_USER","parts":[{{"text":"Grace"}}]}}}}}}'"#,
+        "serving greeter at {url}/ (card at /.well-known/agent-card.json, metrics at /metrics)"
+    );
+    println!(
+        r#"try: curl -s {url}/ -H 'A2A-Version: 1.0' -H 'Content-Type: application/json' -d '{{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{{"message":{{"messageId":"{}","role":"ROLE_USER","parts":[{{"text":"Grace"}}]}}}}}}'"#,
         uuid()
     );
-    let app = router(runtime.clone(), HttpConfig::default());
-    a2a_runtime::transport::serve(listener, app, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
-    runtime.shutdown(std::time::Duration::from_secs(5)).await?;
+    server
+        .run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }
 

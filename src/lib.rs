@@ -8,8 +8,7 @@
 //! [`TaskContext`]. Every emitter returns once its event is in the log.
 //!
 //! ```no_run
-//! use a2a_runtime::transport::{HttpConfig, router, serve};
-//! use a2a_runtime::{Agent, AgentError, AgentSpec, Runtime, RuntimeConfig, TaskContext};
+//! use a2a_runtime::{Agent, AgentError, AgentSpec, RuntimeConfig, Server, TaskContext};
 //!
 //! struct Greeter;
 //!
@@ -26,20 +25,25 @@
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let runtime = Runtime::open(RuntimeConfig::new("./data")).await?;
 //! let mut spec = AgentSpec::new("greeter");
 //! spec.mailbox.capacity = 64; // requests admitted at once; more wait, then get 429
-//! runtime.add_agent(spec, Greeter).await?;
-//! runtime.recover().await?; // resume (or fail) what a crash interrupted
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:7420").await?;
-//! let app = router(runtime.clone(), HttpConfig::default()); // an axum Router
-//! serve(listener, app, async { let _ = tokio::signal::ctrl_c().await; }).await;
-//! runtime.shutdown(std::time::Duration::from_secs(10)).await?;
+//! let server = Server::builder(RuntimeConfig::new("./data"))
+//!     .listen("127.0.0.1:7420".parse()?)
+//!     .agent(spec, Greeter)
+//!     .start() // opens the log, starts the agents, recovers, then listens
+//!     .await?;
+//! server
+//!     .run_until(async {
+//!         let _ = tokio::signal::ctrl_c().await;
+//!     })
+//!     .await?; // stop accepting, let running tasks finish, flush the log
 //! # Ok(()) }
 //! ```
 //!
-//! The same operations are methods of [`Runtime`] (`send`, `get_task`, `list_tasks`,
-//! `cancel_task`), which is what the bindings call.
+//! [`Server`] serves JSON-RPC, REST and agent cards on one address (and gRPC on another, with
+//! [`server::ServerBuilder::grpc`]), `/metrics`, `/healthz` and `/readyz`. The same operations
+//! are methods of [`Runtime`] (`send`, `get_task`, `list_tasks`, `cancel_task`, ...), which is
+//! what the bindings call, and what a program calls in-process ([`Server::runtime`]).
 //!
 //! # Layers
 //!
@@ -62,6 +66,7 @@ pub mod ids;
 pub mod protocol;
 pub mod push;
 pub mod runtime;
+pub mod server;
 pub mod store;
 pub mod transport;
 
@@ -70,4 +75,5 @@ pub use runtime::{
     Agent, AgentError, Delegated, RecoveryReport, Runtime, RuntimeConfig, RuntimeError,
     TaskContext, text_artifact,
 };
+pub use server::{Server, ServerError};
 pub use store::Durability;

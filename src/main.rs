@@ -8,8 +8,8 @@ use std::time::Duration;
 use a2a_runtime::client::remote::RemoteOptions;
 use a2a_runtime::push::{AddressPolicy, PushSettings};
 use a2a_runtime::store::Retention;
-use a2a_runtime::transport::{self, HttpConfig, router};
-use a2a_runtime::{Durability, Runtime, RuntimeConfig, agents, config};
+use a2a_runtime::transport::HttpConfig;
+use a2a_runtime::{Durability, RuntimeConfig, Server, config};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod cli;
@@ -106,9 +106,12 @@ struct ServeArgs {
     /// Largest request body in bytes; larger ones get 413.
     #[arg(long, default_value_t = 10 << 20)]
     max_body_bytes: usize,
-    /// Requests served at once (all routes); more get 503 with Retry-After.
+    /// Requests served at once (all routes, HTTP and gRPC); more get 503 with Retry-After.
     #[arg(long, default_value_t = 10_000)]
     max_in_flight: usize,
+    /// Streams open at once (SSE and gRPC); more get 429 with Retry-After.
+    #[arg(long, default_value_t = 10_000)]
+    max_streams: usize,
     /// Seconds between keep-alive comments on idle SSE streams (so proxies do not cut them).
     #[arg(long, default_value_t = 15)]
     sse_keepalive_secs: u64,
@@ -237,73 +240,41 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         },
         ..RuntimeConfig::new(&args.data)
     };
-    // Before anything records: the store, the agents and recovery take metric handles at start.
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
-    let runtime = Runtime::open(config).await.map_err(|e| e.to_string())?;
-    for (path, spec) in manifests {
-        agents::spawn(&runtime, spec)
-            .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    let report = runtime
-        .recover()
-        .await
-        .map_err(|e| format!("recovery failed: {e}"))?;
-    if report != Default::default() {
-        tracing::info!(
-            resumed = report.resumed,
-            failed = report.failed,
-            waiting = report.waiting,
-            "recovered unfinished tasks"
-        );
-    }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let upkeep = metrics.clone();
-    tokio::spawn(async move {
-        // Histograms buffer samples until upkeep drains them.
-        loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            upkeep.run_upkeep();
-        }
-    });
-    let grpc = match args.grpc_listen {
-        Some(addr) => {
-            let l = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| format!("cannot listen on {addr} (gRPC): {e}"))?;
-            let bound = l.local_addr().map_err(|e| e.to_string())?;
-            // Cards name gRPC as a bare host:port: the public URL's host, else the bound address.
-            let host = args
-                .public_url
-                .as_deref()
-                .and_then(|u| u.split("://").nth(1))
-                .and_then(|rest| rest.split(['/', ':']).next())
-                .map(str::to_owned)
-                .unwrap_or_else(|| bound.ip().to_string());
-            Some((l, format!("{host}:{}", bound.port())))
-        }
-        None => None,
-    };
     let http = HttpConfig {
         max_body_bytes: args.max_body_bytes,
         public_url: args.public_url.clone(),
-        metrics: Some(metrics),
         max_in_flight: args.max_in_flight,
+        max_streams: args.max_streams,
         admin_token: args.admin_token.clone(),
         keep_alive: Duration::from_secs(args.sse_keepalive_secs.max(1)),
-        grpc_url: grpc.as_ref().map(|(_, url)| url.clone()),
         ..HttpConfig::default()
     };
-    let app = router(runtime.clone(), http);
-    let base = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
-    let specs = runtime.agents();
+    let mut builder = Server::builder(config)
+        .listen(args.listen)
+        .http(http)
+        .grace(Duration::from_secs(args.grace_secs));
+    if let Some(addr) = args.grpc_listen {
+        builder = builder.grpc(addr);
+    }
+    let mut paths = Vec::with_capacity(manifests.len());
+    for (path, spec) in manifests {
+        paths.push((spec.name.clone(), path));
+        builder = builder.manifest(spec);
+    }
+    let server = builder.start().await.map_err(|e| match &e {
+        // Name the manifest that describes the agent that failed.
+        a2a_runtime::ServerError::Agent { name, source } => {
+            match paths.iter().find(|(n, _)| n == name) {
+                Some((_, path)) => format!("{}: {source}", path.display()),
+                None => e.to_string(),
+            }
+        }
+        _ => e.to_string(),
+    })?;
+    let runtime = server.runtime();
+    let base = server.base_url();
     let default = runtime.default_agent();
-    for spec in &specs {
+    for spec in runtime.agents() {
         let also = if Some(&spec.name) == default.as_ref() {
             format!("  (default, also {base}/)")
         } else {
@@ -312,50 +283,18 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         println!("agent {:<12} {base}/agents/{}{also}", spec.name, spec.name);
     }
     println!(
-        "listening on {addr} (data {}, durability {:?})",
+        "listening on {} (data {}, durability {:?})",
+        server.http_addr(),
         args.data.display(),
         durability
     );
-
-    let grace = Duration::from_secs(args.grace_secs);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    if let Some((listener, url)) = grpc {
+    if let Some(url) = server.grpc_url() {
         println!("grpc on {url} (the default agent, lf.a2a.v1.A2AService)");
-        let service = transport::grpc::A2aGrpc::new(
-            runtime.clone(),
-            transport::CardUrls {
-                base: base.clone(),
-                grpc: Some(url),
-            },
-        );
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = transport::grpc::serve(listener, service, shutdown).await {
-                tracing::error!(error = %e, "the gRPC server stopped");
-            }
-        });
     }
-    let server = tokio::spawn(async move {
-        let mut stop = stop_rx;
-        transport::serve(listener, app, async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
+    server
+        .run_until(shutdown_signal())
         .await
-    });
-    shutdown_signal().await;
-    tracing::info!(
-        grace_secs = grace.as_secs(),
-        "shutting down: no new requests; letting running tasks finish"
-    );
-    let _ = stop_tx.send(true);
-    let drained = runtime.shutdown(grace).await;
-    let _ = tokio::time::timeout(Duration::from_secs(1), server).await;
-    drained.map_err(|e| format!("final flush failed: {e}"))?;
-    tracing::info!("log flushed; bye");
-    Ok(())
+        .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

@@ -837,3 +837,68 @@ async fn a2a_bench_reports_open_loop_latency() {
     ]);
     assert!(!ok && err.contains("TRANSPORT"), "{err}");
 }
+
+/// A disk that fills up: sends fail with an error (none hangs), `/readyz` answers 503 naming the
+/// store. (The tmpfs goes with the server's mount namespace, so a restart cannot be checked here;
+/// the kill -9 tests above cover what an acknowledged task survives.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_makes_the_server_unready_and_sends_fail_cleanly() {
+    let (data, actors) = dirs(&[("echo", 0, "fail")]);
+    let server = Server::start_on_small_disk(data.path(), actors.path(), 6);
+    let client = reqwest::Client::new();
+    let url = format!("{}/agents/echo", server.url);
+    let readyz = || async {
+        let r = client
+            .get(format!("{}/readyz", server.url))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert_eq!(readyz().await.0, 200, "ready on an empty disk");
+    let first = rpc(
+        &client,
+        &url,
+        "SendMessage",
+        json!({"message": {"messageId": "small", "role": "ROLE_USER", "parts": [{"text": "hi"}]}}),
+    )
+    .await
+    .unwrap();
+    let first_id = first["result"]["task"]["id"].as_str().unwrap().to_owned();
+
+    // 1 MiB messages until the 6 MiB disk is full.
+    let big = "x".repeat(1 << 20);
+    let mut failed = None;
+    for i in 0..16 {
+        let send = rpc(
+            &client,
+            &url,
+            "SendMessage",
+            json!({"message": {"messageId": format!("big-{i}"), "role": "ROLE_USER", "parts": [{"text": big}]}}),
+        );
+        let r = tokio::time::timeout(Duration::from_secs(30), send)
+            .await
+            .expect("a send on a full disk answers")
+            .unwrap();
+        if r.get("error").is_some() {
+            failed = Some(r);
+            break;
+        }
+    }
+    let failed = failed.expect("a send failed once the disk was full");
+    assert_eq!(failed["error"]["code"], -32603, "{failed}");
+    let (status, why) = readyz().await;
+    assert_eq!(status, 503, "{why}");
+    assert!(why.contains("store cannot write"), "{why}");
+    // Reads wait for what was applied to be durable, which it never will be now: they answer
+    // an error at once rather than show state that may be lost (or hang).
+    let got = tokio::time::timeout(
+        Duration::from_secs(10),
+        rpc(&client, &url, "GetTask", json!({"id": first_id})),
+    )
+    .await
+    .expect("GetTask answers")
+    .unwrap();
+    let done = state(&got["result"]) == "TASK_STATE_COMPLETED";
+    assert!(done || got["error"]["code"] == -32603, "{got}");
+}

@@ -41,8 +41,16 @@ impl Failure {
 }
 
 /// The HTTP client webhooks are called with: addresses filtered by `policy`, no redirects, no
-/// proxies from the environment.
-pub(crate) fn client(policy: AddressPolicy, timeout: Duration) -> reqwest::Client {
+/// proxies from the environment. If it cannot be built, there is no client: a default one would
+/// follow redirects and resolve names unfiltered (SSRF), so delivery fails closed instead.
+pub(crate) fn client(
+    policy: AddressPolicy,
+    timeout: Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    guarded(policy, timeout).build()
+}
+
+fn guarded(policy: AddressPolicy, timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .dns_resolver(std::sync::Arc::new(super::policy::PolicyResolver(policy)))
         .redirect(reqwest::redirect::Policy::none())
@@ -51,8 +59,6 @@ pub(crate) fn client(policy: AddressPolicy, timeout: Duration) -> reqwest::Clien
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(256)
         .user_agent(concat!("a2a-runtime/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
 }
 
 /// Checks a webhook URL as far as it can be without resolving it: http(s), a host, and (for an IP
@@ -204,6 +210,31 @@ mod tests {
         assert!(check_url("http://127.0.0.1:9/x", loopback).is_ok());
         // Names are judged by what they resolve to, when connecting.
         assert!(check_url("http://localhost:9/x", strict).is_ok());
+    }
+
+    /// The client itself refuses a loopback address that a name resolves to (the URL check
+    /// cannot see it), so no code path holds an unguarded client.
+    #[tokio::test]
+    async fn the_client_refuses_what_the_policy_refuses() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = client(AddressPolicy::default(), Duration::from_secs(2)).unwrap();
+        let err = client
+            .post(format!("http://localhost:{port}/hook"))
+            .send()
+            .await
+            .expect_err("loopback refused");
+        let chain = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
+        assert!(chain.contains("loopback"), "{chain}");
+        // A builder that cannot build gives an error, not a default (unguarded) client.
+        let broken = guarded(AddressPolicy::default(), Duration::from_secs(2))
+            .min_tls_version(reqwest::tls::Version::TLS_1_3)
+            .max_tls_version(reqwest::tls::Version::TLS_1_2)
+            .build();
+        assert!(broken.is_err());
     }
 
     #[test]

@@ -14,6 +14,17 @@ use std::time::Duration;
 
 pub use policy::AddressPolicy;
 
+/// Why the push sender did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The webhook client with the address guard could not be built; no unguarded one is used.
+    #[error("cannot build the guarded webhook client: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
 use crate::protocol::{A2aError, TaskPushNotificationConfig};
 
 /// Webhooks one task may have.

@@ -36,13 +36,14 @@ pub fn spawn(
     log: Log,
     settings: PushSettings,
     shutdown: watch::Receiver<bool>,
-) -> Result<Option<tokio::task::JoinHandle<()>>, StoreError> {
+) -> Result<Option<tokio::task::JoinHandle<()>>, super::StartError> {
     let Some(signals) = log.take_outbox_signals() else {
         return Ok(None);
     };
     let ctx = Arc::new(Ctx {
         next_dead: AtomicU64::new(log.last_dead_letter_id()? + 1),
-        client: deliver::client(settings.policy, settings.timeout),
+        client: deliver::client(settings.policy, settings.timeout)
+            .map_err(super::StartError::Client)?,
         log,
         settings,
         shutdown,

@@ -37,7 +37,7 @@ pub use delegate::{Delegated, Delegation, REMOTE_KEY, delegation_of};
 pub use push_config::retry_dead_letters;
 pub use stream::{StreamEvent, TaskStream};
 
-use self::agent::DynAgent;
+pub(crate) use self::agent::DynAgent;
 use self::agent_actor::AgentMsg;
 use self::core::{Change, TaskCore};
 pub(crate) use self::live::{LiveGuard, LiveTasks};
@@ -58,6 +58,8 @@ pub const ANONYMOUS: &str = "anonymous";
 pub enum RuntimeError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("push sender: {0}")]
+    Push(#[from] crate::push::StartError),
     #[error("agent {0:?} is already running")]
     DuplicateAgent(String),
     #[error("invalid agent manifest: {0}")]
@@ -153,6 +155,9 @@ struct Inner {
     push: crate::push::AddressPolicy,
     /// Set when the runtime stops: open streams end, telling readers where to resume.
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Parts serving this runtime from outside it (the server's listeners) that are down now,
+    /// with why. Keyed by a fixed name per part, so it stays as small as the server.
+    down: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
 }
 
 /// The runtime: agents, their actors and the log. Cheap to clone.
@@ -266,6 +271,7 @@ impl Runtime {
                 closing: AtomicBool::new(false),
                 push: config.push.policy,
                 shutdown,
+                down: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             }),
         })
     }
@@ -367,6 +373,50 @@ impl Runtime {
     pub fn is_healthy(&self, name: &str) -> bool {
         self.entry(name)
             .is_some_and(|e| e.healthy.load(Ordering::Acquire) && e.actor().is_some())
+    }
+
+    /// Why this runtime should not be sent traffic now (what `/readyz` names); empty when ready:
+    /// shutting down, a store that can no longer write, an agent given up on, a listener down.
+    pub fn unready_reasons(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if self.inner.closing.load(Ordering::Acquire) {
+            why.push("draining: the server is shutting down".to_owned());
+        }
+        if self.inner.log.is_failed() {
+            why.push("the store cannot write (see the server log)".to_owned());
+        }
+        let down: Vec<String> = self
+            .agents()
+            .into_iter()
+            .map(|a| a.name)
+            .filter(|n| !self.is_healthy(n))
+            .collect();
+        if !down.is_empty() {
+            why.push(format!("agents not running: {}", down.join(", ")));
+        }
+        if let Ok(parts) = self.inner.down.lock() {
+            why.extend(
+                parts
+                    .iter()
+                    .map(|(part, reason)| format!("{part}: {reason}")),
+            );
+        }
+        why
+    }
+
+    /// Marks a part that serves this runtime (a listener) down with `reason`, or up with `None`.
+    pub(crate) fn set_down(&self, part: &'static str, reason: Option<String>) {
+        if let Ok(mut parts) = self.inner.down.lock() {
+            match reason {
+                Some(r) => parts.insert(part, r),
+                None => parts.remove(part),
+            };
+        }
+    }
+
+    /// Whether [`Runtime::shutdown`] has begun.
+    pub fn is_closing(&self) -> bool {
+        self.inner.closing.load(Ordering::Acquire)
     }
 
     /// Requests admitted and not yet finished, per agent (the mailbox depth gauge).

@@ -75,6 +75,8 @@ pub struct TaskStream {
     sent: u64,
     /// Set for SubscribeToTask: an interrupted state in the first snapshot does not end it.
     watch_waiting: bool,
+    /// The slot this stream holds among the server's open streams, released when it is dropped.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl std::fmt::Debug for TaskStream {
@@ -156,6 +158,7 @@ impl TaskStream {
             done: false,
             sent: after,
             watch_waiting: false,
+            slot: None,
         }
     }
 
@@ -174,6 +177,12 @@ impl TaskStream {
             hold_first: true,
             ..Self::new(src, task_id, 0, None)
         }
+    }
+
+    /// Holds `slot` (a place among a bounded number of open streams) until the stream is dropped.
+    pub fn holding(mut self, slot: tokio::sync::OwnedSemaphorePermit) -> Self {
+        self.slot = Some(slot);
+        self
     }
 
     /// The task this stream follows.

@@ -115,12 +115,13 @@ impl Actor for AgentSupervisor {
         {
             restarts.pop_front();
         }
-        metrics::counter!("a2a_agent_restarts_total", "agent" => name.clone()).increment(1);
         if restarts.len() >= policy.max_restarts as usize {
             tracing::error!(agent = %name, reason = %why, "agent died too often; marked unhealthy and not restarted");
+            metrics::counter!("a2a_agent_given_up_total", "agent" => name.clone()).increment(1);
             entry.healthy.store(false, Ordering::Release);
             return Ok(());
         }
+        metrics::counter!("a2a_agent_restarts_total", "agent" => name.clone()).increment(1);
         restarts.push_back(now);
         let exp = u32::try_from(restarts.len().saturating_sub(1))
             .unwrap_or(16)

@@ -441,6 +441,12 @@ impl Log {
         self.writer.queue_depth()
     }
 
+    /// Whether the engine failed a write or flush. The writer then stops acknowledging for good
+    /// (what it acknowledged before stays durable); the server reports itself not ready.
+    pub fn is_failed(&self) -> bool {
+        self.writer.failed()
+    }
+
     /// The claim filter: keys added since start, keys it holds at ~1% false positives, and
     /// whether its start-up scan finished (until then every claim check reads the store).
     pub fn claim_filter(&self) -> ClaimFilterStats {

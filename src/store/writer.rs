@@ -169,6 +169,11 @@ impl StoreWriter {
     pub(crate) fn queue_depth(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()
     }
+
+    /// Whether a write or flush failed: from then on nothing is acknowledged.
+    pub(crate) fn failed(&self) -> bool {
+        self.frontier.borrow().failed
+    }
 }
 
 struct Shared {

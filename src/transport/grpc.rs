@@ -23,6 +23,7 @@ use tonic::server::{Grpc, NamedService};
 use tonic::{Code, Status};
 
 use super::card::CardUrls;
+use super::limits::Limits;
 use super::ops::{self, Answer};
 use crate::Runtime;
 use crate::protocol::{A2aError, ErrorKind, negotiate};
@@ -57,13 +58,16 @@ static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
 pub struct A2aGrpc {
     runtime: Runtime,
     card: std::sync::Arc<CardUrls>,
+    limits: Limits,
 }
 
 impl A2aGrpc {
-    pub fn new(runtime: Runtime, card: CardUrls) -> Self {
+    /// Serves within `limits`, shared with the server's other bindings.
+    pub fn new(runtime: Runtime, card: CardUrls, limits: Limits) -> Self {
         Self {
             runtime,
             card: std::sync::Arc::new(card),
+            limits,
         }
     }
 
@@ -113,6 +117,12 @@ impl Meta {
 
 impl A2aGrpc {
     async fn serve(self, req: http::Request<Body>) -> http::Response<Body> {
+        // Held until the response (for a stream: its headers) is ready; a stream then holds a
+        // stream slot of its own.
+        let _permit = match self.limits.request("grpc") {
+            Ok(p) => p,
+            Err(e) => return status(&e).into_http(),
+        };
         let name = req
             .uri()
             .path()
@@ -165,6 +175,8 @@ impl A2aGrpc {
         let call = ops::Call {
             agent: &agent,
             caller: ANONYMOUS,
+            limits: &self.limits,
+            binding: "grpc",
             last_event_id: meta.last_event_id,
             extensions: &meta.extensions,
             card: &self.card,
@@ -198,7 +210,7 @@ impl A2aGrpc {
             return Err(internal("a streaming method answered without a stream"));
         };
         let output = method.output();
-        let events = futures_util::stream::unfold(Some(stream), move |state| {
+        let events = futures_util::stream::unfold(Some(*stream), move |state| {
             let output = output.clone();
             async move {
                 let mut stream = state?;

@@ -6,7 +6,7 @@
 //! | `GET /agents/{name}/.well-known/agent-card.json` | its card |
 //! | `POST /` and `GET /.well-known/agent-card.json` | the same for the default agent |
 //! | `GET /healthz` | 200 while the process serves (liveness) |
-//! | `GET /readyz` | 200 when every agent's actor is up, else 503 naming the ones that are not |
+//! | `GET /readyz` | 200 when ready, else 503 naming why ([`Runtime::unready_reasons`]) |
 //! | `GET /metrics` | Prometheus text, when [`HttpConfig::metrics`] is set |
 //! | `/admin/dlq…` | the push dead-letter queue ([`admin`](super::admin)) |
 
@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use super::admin;
 use super::card::{CardUrls, agent_card};
+use super::limits::Limits;
 use super::{jsonrpc, ops, rest};
 use crate::Runtime;
 use crate::protocol::{A2aError, ErrorKind, Timestamp, VERSION_HEADER, jsonrpc as envelope};
@@ -46,9 +47,12 @@ pub struct HttpConfig {
     pub card_max_age_secs: u32,
     /// Serves `/metrics` from this Prometheus recorder (installed by the caller).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    /// Requests served at once, all routes together; more get 503 with `Retry-After` at once.
-    /// Agent mailboxes bound the work; this bounds what waiting requests themselves hold.
+    /// Requests served at once, all routes and bindings together; more get 503 with
+    /// `Retry-After` at once. Agent mailboxes bound the work; this bounds what waiting requests
+    /// themselves hold. (A [`Server`](crate::Server) builds its [`Limits`] from this.)
     pub max_in_flight: usize,
+    /// Streams open at once (SSE and gRPC together); more get 429 with `Retry-After` at once.
+    pub max_streams: usize,
     /// How often an idle SSE stream gets a keep-alive comment, so proxies do not cut it.
     pub keep_alive: std::time::Duration,
     /// Bearer token of the admin routes (`/admin/…`); without one they answer only callers on
@@ -66,6 +70,7 @@ impl Default for HttpConfig {
             card_max_age_secs: 300,
             metrics: None,
             max_in_flight: 10_000,
+            max_streams: 10_000,
             keep_alive: std::time::Duration::from_secs(15),
             admin_token: None,
             grpc_url: None,
@@ -76,19 +81,19 @@ impl Default for HttpConfig {
 struct AppState {
     runtime: Runtime,
     config: HttpConfig,
+    limits: Limits,
     default_agent: Option<String>,
     /// When the cards were last changed: this process's start.
     started: Timestamp,
 }
 
 /// The router serving every agent of `runtime`, the default one ([`Runtime::default_agent`])
-/// also at `/`.
-pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
+/// also at `/`, within `limits` (shared with the server's other bindings).
+pub fn router(runtime: Runtime, config: HttpConfig, limits: Limits) -> Router {
     let default_agent = runtime.default_agent();
     // Second precision: Last-Modified and If-Modified-Since have no fractions.
     let now = Timestamp::now().unix_nanos();
     let started = Timestamp::from_unix_nanos(now - now % 1_000_000_000);
-    let limit = Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1)));
     let admin = Router::new()
         .route("/admin/dlq", get(admin::list))
         .route("/admin/dlq/retry", post(admin::retry))
@@ -99,6 +104,7 @@ pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
     let state = Arc::new(AppState {
         runtime,
         config,
+        limits: limits.clone(),
         default_agent,
         started,
     });
@@ -118,7 +124,10 @@ pub fn router(runtime: Runtime, config: HttpConfig) -> Router {
         .fallback(rest_route)
         .with_state(state)
         .merge(admin)
-        .layer(axum::middleware::from_fn_with_state(limit, limit_in_flight))
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            limit_in_flight,
+        ))
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
@@ -222,6 +231,8 @@ async fn rpc(
     let call = ops::Call {
         agent,
         caller: ANONYMOUS,
+        limits: &st.limits,
+        binding: "http",
         last_event_id: last_event_id(headers),
         extensions: &extensions,
         card: &urls,
@@ -439,18 +450,11 @@ fn card(st: &AppState, name: &str, path: &str, headers: &HeaderMap) -> Response 
 }
 
 async fn readyz(State(st): State<Arc<AppState>>) -> Response {
-    let down: Vec<String> = st
-        .runtime
-        .agents()
-        .into_iter()
-        .map(|a| a.name)
-        .filter(|n| !st.runtime.is_healthy(n))
-        .collect();
-    if down.is_empty() {
+    let why = st.runtime.unready_reasons();
+    if why.is_empty() {
         (StatusCode::OK, "ready").into_response()
     } else {
-        let why = format!("agents not running: {}", down.join(", "));
-        (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, why.join("; ")).into_response()
     }
 }
 
@@ -483,21 +487,16 @@ async fn render_metrics(State(st): State<Arc<AppState>>) -> Response {
     r
 }
 
-/// Refuses requests past [`HttpConfig::max_in_flight`] instead of letting them pile up.
-async fn limit_in_flight(
-    State(limit): State<Arc<tokio::sync::Semaphore>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let Ok(_permit) = limit.try_acquire_owned() else {
-        let e = A2aError::with_message(
-            ErrorKind::Overloaded,
-            "the server is at its request limit; retry later",
-        );
-        let mut r = rpc_error(StatusCode::SERVICE_UNAVAILABLE, &e);
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return r;
+/// Refuses requests past the in-flight limit at once instead of letting them pile up.
+async fn limit_in_flight(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    let _permit = match limits.request("http") {
+        Ok(p) => p,
+        Err(e) => {
+            let mut r = rpc_error(StatusCode::SERVICE_UNAVAILABLE, &e);
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        }
     };
     next.run(req).await
 }
@@ -635,6 +634,8 @@ async fn rest_route(
     let call = ops::Call {
         agent: &agent,
         caller: ANONYMOUS,
+        limits: &st.limits,
+        binding: "http",
         last_event_id: last_event_id(&headers),
         extensions: &extensions,
         card: &urls,
@@ -649,9 +650,9 @@ async fn rest_route(
         Ok(ops::Answer::Json(body)) => json_response(StatusCode::OK, body),
         Ok(ops::Answer::Empty) => json_response(StatusCode::OK, b"{}".to_vec()),
         Ok(ops::Answer::Stream(stream)) if legacy => {
-            sse(Framing::RestV03, stream, st.config.keep_alive)
+            sse(Framing::RestV03, *stream, st.config.keep_alive)
         }
-        Ok(ops::Answer::Stream(stream)) => sse(Framing::Rest, stream, st.config.keep_alive),
+        Ok(ops::Answer::Stream(stream)) => sse(Framing::Rest, *stream, st.config.keep_alive),
         Err(e) => rest_error(&e),
     };
     echo_extensions(&st, &agent, &extensions, resp)

@@ -53,7 +53,7 @@ pub(crate) async fn call(
             Ok(legacy::Legacy::Stream(s)) => Reply {
                 body: Vec::new(),
                 error: None,
-                stream: Some((id, s)),
+                stream: Some((id, *s)),
                 legacy: true,
             },
             Err(e) => Reply::err(&id, &e),
@@ -70,7 +70,7 @@ pub(crate) async fn call(
             return Reply {
                 body: Vec::new(),
                 error: None,
-                stream: Some((id, stream)),
+                stream: Some((id, *stream)),
                 legacy: false,
             };
         }

@@ -44,7 +44,7 @@ pub(crate) fn method(name: &str) -> Option<&'static str> {
 /// A legacy answer: the 0.3 result, or a stream whose events [`event`] rewrites.
 pub(crate) enum Legacy {
     Result(Value),
-    Stream(crate::runtime::TaskStream),
+    Stream(Box<crate::runtime::TaskStream>),
 }
 
 /// Runs a legacy call.

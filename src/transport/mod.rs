@@ -7,8 +7,10 @@ pub mod grpc;
 pub mod http;
 mod jsonrpc;
 mod legacy;
+mod limits;
 mod ops;
 mod rest;
 
 pub use card::{CardUrls, agent_card};
 pub use http::{HttpConfig, router, serve};
+pub use limits::Limits;

@@ -17,6 +17,10 @@ use crate::runtime::TaskStream;
 pub(crate) struct Call<'a> {
     pub agent: &'a str,
     pub caller: &'a str,
+    /// The server's bounds: a stream takes an open-stream slot before anything starts.
+    pub limits: &'a super::limits::Limits,
+    /// The binding, as metrics name it (`http`, `grpc`).
+    pub binding: &'static str,
     /// The SSE `Last-Event-ID` header: SubscribeToTask resumes after it.
     pub last_event_id: Option<u64>,
     /// Extensions the client activated (`A2A-Extensions`).
@@ -32,7 +36,8 @@ pub(crate) enum Answer {
     /// `google.protobuf.Empty` (DeleteTaskPushNotificationConfig).
     Empty,
     /// Server-sent events.
-    Stream(TaskStream),
+    /// Server-sent events (boxed: a stream is far larger than a JSON body).
+    Stream(Box<TaskStream>),
 }
 
 fn json<T: Serialize>(result: &T) -> Result<Answer, A2aError> {
@@ -70,17 +75,17 @@ pub(crate) async fn invoke(
         "SendStreamingMessage" => {
             let p: SendMessageRequest = jsonrpc::parse_params(params)?;
             runtime.admit(agent, call.extensions, &p)?;
-            Ok(Answer::Stream(
-                runtime.send_streaming(agent, caller, p).await?,
-            ))
+            let slot = call.limits.stream(call.binding)?;
+            let stream = runtime.send_streaming(agent, caller, p).await?;
+            Ok(Answer::Stream(Box::new(stream.holding(slot))))
         }
         "SubscribeToTask" => {
             let p: SubscribeToTaskRequest = jsonrpc::parse_params(params)?;
-            Ok(Answer::Stream(
-                runtime
-                    .subscribe(agent, caller, p, call.last_event_id)
-                    .await?,
-            ))
+            let slot = call.limits.stream(call.binding)?;
+            let stream = runtime
+                .subscribe(agent, caller, p, call.last_event_id)
+                .await?;
+            Ok(Answer::Stream(Box::new(stream.holding(slot))))
         }
         "CreateTaskPushNotificationConfig" => {
             let p: TaskPushNotificationConfig = jsonrpc::parse_params(params)?;

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use a2a_runtime::agents::Echo;
-use a2a_runtime::transport::{HttpConfig, router};
+use a2a_runtime::transport::HttpConfig;
 use a2a_runtime::{
-    Agent, AgentError, AgentSpec, Runtime, RuntimeConfig, TaskContext, text_artifact,
+    Agent, AgentError, AgentSpec, Runtime, RuntimeConfig, Server, TaskContext, text_artifact,
 };
 use serde_json::{Value, json};
 
@@ -20,6 +20,8 @@ pub struct TestServer {
     pub grpc: String,
     pub runtime: Runtime,
     pub client: reqwest::Client,
+    /// The server itself (its node actor and listeners).
+    pub server: Server,
     _dir: tempfile::TempDir,
 }
 
@@ -54,42 +56,22 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = RuntimeConfig::new(dir.path());
         tweak(&mut config);
-        let runtime = Runtime::open(config).await.expect("runtime opens");
-        setup(runtime.clone()).await;
-        runtime.recover().await.expect("recovery");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let any_port = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = Server::builder(config)
+            .listen(any_port)
+            .grpc(any_port)
+            .http(http)
+            .open()
             .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let grpc = grpc_listener.local_addr().expect("addr").to_string();
-        let http = HttpConfig {
-            grpc_url: Some(grpc.clone()),
-            ..http
-        };
-        let service = a2a_runtime::transport::grpc::A2aGrpc::new(
-            runtime.clone(),
-            a2a_runtime::transport::CardUrls {
-                base: format!("http://{addr}"),
-                grpc: Some(grpc.clone()),
-            },
-        );
-        tokio::spawn(a2a_runtime::transport::grpc::serve(
-            grpc_listener,
-            service,
-            std::future::pending(),
-        ));
-        let app = router(runtime.clone(), http);
-        tokio::spawn(async move {
-            a2a_runtime::transport::serve(listener, app, std::future::pending()).await;
-        });
+            .expect("runtime opens");
+        setup(server.runtime().clone()).await;
+        let server = server.start().await.expect("server starts");
         Self {
-            url: format!("http://{addr}"),
-            grpc,
-            runtime,
+            url: server.base_url(),
+            grpc: server.grpc_url().expect("gRPC is served"),
+            runtime: server.runtime().clone(),
             client: reqwest::Client::new(),
+            server,
             _dir: dir,
         }
     }
@@ -171,6 +153,23 @@ impl TestServer {
             .json()
             .await
             .expect("a JSON body")
+    }
+
+    /// A sample of `/metrics` by its name and labels as Prometheus prints them (0 if absent).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     pub async fn get_task(&self, id: &str) -> Value {

@@ -89,7 +89,9 @@ async fn supervision_agent_actor_failure_is_restarted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supervision_restart_intensity_marks_the_agent_unhealthy() {
+    // A name of its own, so the metrics below count only this test's agent.
     let (s, _) = scripted(|spec| {
+        spec.name = "given-up".into();
         spec.restart.backoff_ms = 1;
         spec.restart.max_restarts = 2;
         spec.restart.window_secs = 60;
@@ -97,13 +99,13 @@ async fn supervision_restart_intensity_marks_the_agent_unhealthy() {
     .await;
     for _ in 0..3 {
         let _ = eventually(Duration::from_secs(3), || async {
-            s.runtime.crash_agent_actor("scripted")
+            s.runtime.crash_agent_actor("given-up")
         })
         .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let down = eventually(Duration::from_secs(3), || async {
-        !s.runtime.is_healthy("scripted")
+        !s.runtime.is_healthy("given-up")
     })
     .await;
     assert!(down);
@@ -117,10 +119,118 @@ async fn supervision_restart_intensity_marks_the_agent_unhealthy() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 503);
-    assert!(ready.text().await.unwrap().contains("scripted"));
+    assert!(ready.text().await.unwrap().contains("given-up"));
     assert_eq!(
         r.status(),
         429,
         "an agent that is down refuses with Retry-After instead of hanging"
     );
+    // Two restarts, then given up on: the counters say exactly that.
+    assert_eq!(
+        s.metric(r#"a2a_agent_restarts_total{agent="given-up"}"#)
+            .await,
+        2.0
+    );
+    assert_eq!(
+        s.metric(r#"a2a_agent_given_up_total{agent="given-up"}"#)
+            .await,
+        1.0
+    );
+}
+
+/// Readiness as `/readyz` answers it: the status and the reasons it names.
+async fn readyz(s: &TestServer) -> (u16, String) {
+    let resp = s
+        .client
+        .get(format!("{}/readyz", s.url))
+        .send()
+        .await
+        .expect("readyz answers");
+    (
+        resp.status().as_u16(),
+        resp.text().await.unwrap_or_default(),
+    )
+}
+
+/// The node restarts a listener that dies: `/readyz` names it while it is down, and it serves
+/// again on the same address afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervision_kill_of_a_listener_rebinds_it() {
+    use a2a_runtime::client::{Client, ClientOptions};
+    use a2a_runtime::server::Part;
+    let s = TestServer::echo().await;
+    let grpc = || async {
+        let opts = ClientOptions {
+            bindings: vec!["GRPC".into()],
+            ..ClientOptions::default()
+        };
+        let client = Client::discover(&s.url, opts).await?;
+        assert_eq!(client.binding(), "GRPC");
+        client.send_text("over grpc").await
+    };
+    assert!(grpc().await.is_ok(), "gRPC serves at first");
+    assert_eq!(readyz(&s).await.0, 200);
+
+    assert!(s.server.kill_part(Part::Grpc));
+    let mut seen_down = None;
+    let end = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, why) = readyz(&s).await;
+        match status {
+            503 => seen_down = Some(why),
+            200 if seen_down.is_some() => break,
+            _ => {}
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "the gRPC listener came back"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let why = seen_down.unwrap_or_default();
+    assert!(why.contains("grpc listener"), "{why}");
+    assert!(grpc().await.is_ok(), "gRPC serves again after the restart");
+
+    // The HTTP listener too: it rebinds the same port.
+    assert!(s.server.kill_part(Part::Http));
+    // A fresh connection each time: one kept alive from before would not show a new accept.
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let served = eventually(Duration::from_secs(10), || async {
+        fresh
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert!(served, "HTTP serves again on {}", s.url);
+    assert_eq!(
+        s.send("after").await["task"]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
+    assert_eq!(readyz(&s).await.0, 200);
+}
+
+/// While the runtime drains (shutdown waits for running tasks), `/readyz` says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_names_draining_while_tasks_finish() {
+    let (s, _) = scripted(|_| {}).await;
+    assert_eq!(readyz(&s).await.0, 200);
+    let slow = s.rpc(
+        "SendMessage",
+        json!({"message": {"messageId": uuid(), "role": "ROLE_USER", "parts": [{"text": "slow:1500"}]}, "configuration": {"returnImmediately": true}}),
+    );
+    assert!(slow.await.get("result").is_some());
+    let runtime = s.runtime.clone();
+    let drain = tokio::spawn(async move { runtime.shutdown(Duration::from_secs(10)).await });
+    let seen = eventually(Duration::from_secs(5), || async {
+        let (status, why) = readyz(&s).await;
+        status == 503 && why.contains("draining")
+    })
+    .await;
+    assert!(seen, "readyz named the drain");
+    drain.await.unwrap().expect("the drain flushed");
 }

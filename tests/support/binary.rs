@@ -18,13 +18,39 @@ impl Server {
     }
 
     pub fn start_with(data: &Path, actors: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_a2a"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--grace-secs", "5"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_a2a"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--grace-secs", "5"])
             .args(extra)
             .arg("--data")
             .arg(data)
             .arg("--actors")
-            .arg(actors)
+            .arg(actors);
+        Self::spawn(cmd)
+    }
+
+    /// Starts `a2a serve` with its data directory on a tmpfs of `size_mb` MiB of its own (in a
+    /// mount namespace of its own: `unshare -m` as root, else `unshare -rm`), so the disk can
+    /// really fill up.
+    pub fn start_on_small_disk(data: &Path, actors: &Path, size_mb: u32) -> Server {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let mut cmd = Command::new("unshare");
+        cmd.arg(if root { "-m" } else { "-rm" })
+            .args(["sh", "-c"])
+            .arg(format!(
+                "mount -t tmpfs -o size={size_mb}m tmpfs \"$0\" && exec \"$1\" serve --listen 127.0.0.1:0 --grace-secs 5 --data \"$0\" --actors \"$2\""
+            ))
+            .arg(data)
+            .arg(env!("CARGO_BIN_EXE_a2a"))
+            .arg(actors);
+        Self::spawn(cmd)
+    }
+
+    /// Runs `cmd` (an `a2a serve`) and waits for it to print where it listens.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
