@@ -3,7 +3,12 @@
 //! get, list, cancel, subscribe, push-config calls, an error), and its 0.3 compatibility client
 //! over 0.3 JSON-RPC (`tests/interop/sdk_client_v03.py`).
 //!
-//! The SDK is installed on first use into a virtual environment under cargo's target directory
+//! The official JS SDK's client (npm `@a2a-js/sdk`, pinned in `tests/interop/package.json`)
+//! talks to the real binary over JSON-RPC and HTTP+JSON (`tests/interop/js_client.mjs`: card,
+//! send, stream, get, list with and without a filter, cancel, errors); it is installed with npm
+//! under cargo's target directory on first use, so `cargo test` needs `node` and `npm` too.
+//!
+//! The Python SDK is installed on first use into a virtual environment under cargo's target directory
 //! (`python3 -m venv`, then `pip install`), so `cargo test` needs nothing set up beforehand
 //! besides `python3` and access to PyPI.
 
@@ -104,6 +109,77 @@ fn the_python_sdk_client_works_against_our_server_over_all_three_bindings_and_0_
             &slow.url,
             binding,
             &format!("OK 0.3 {binding}"),
+        );
+    }
+}
+
+/// The JS SDK, installed (once) with npm into a folder under the target directory; returns the
+/// npm prefix holding `node_modules/@a2a-js/sdk`.
+fn js_sdk() -> PathBuf {
+    static SDK: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SDK.get_or_init(|| {
+        let pin: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/package.json"),
+            )
+            .expect("tests/interop/package.json"),
+        )
+        .expect("package.json is JSON");
+        let version = pin["dependencies"]["@a2a-js/sdk"]
+            .as_str()
+            .expect("the pinned @a2a-js/sdk version")
+            .to_owned();
+        let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join("a2a-js-sdk");
+        let ready = prefix.join(".installed");
+        if std::fs::read_to_string(&ready).is_ok_and(|v| v == version) {
+            return prefix;
+        }
+        let _ = std::fs::remove_dir_all(&prefix);
+        std::fs::create_dir_all(&prefix).expect("the npm prefix");
+        let out = Command::new("npm")
+            .args(["install", "--prefix"])
+            .arg(&prefix)
+            .args([
+                "--save-exact",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ])
+            .arg(format!("@a2a-js/sdk@{version}"))
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("npm: cannot run it ({e}); the interop tests need node and npm")
+            });
+        assert!(
+            out.status.success(),
+            "npm install @a2a-js/sdk@{version} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&ready, &version).expect("mark the SDK installed");
+        prefix
+    })
+    .clone()
+}
+
+#[test]
+fn the_js_sdk_client_works_against_our_server_over_json_rpc_and_rest() {
+    let sdk = js_sdk();
+    let (server, _data, _actors) = server(300);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/js_client.mjs");
+    for binding in ["jsonrpc", "rest"] {
+        let out = Command::new("node")
+            .arg(&script)
+            .arg(&sdk)
+            .arg(&server.url)
+            .arg(binding)
+            .output()
+            .expect("node runs the JS SDK script");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(&format!("OK {binding}")),
+            "js_client.mjs {binding}:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 }
