@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use a2a_runtime::client::remote::RemoteOptions;
 use a2a_runtime::push::{AddressPolicy, PushSettings};
+use a2a_runtime::runtime::remote::RemoteOptions;
 use a2a_runtime::store::Retention;
 use a2a_runtime::transport::HttpConfig;
 use a2a_runtime::{Durability, RuntimeConfig, Server, config};
@@ -35,51 +35,11 @@ enum Command {
     Serve(ServeArgs),
     /// The push-notification dead-letter queue: deliveries that ran out of attempts.
     #[command(subcommand)]
-    Dlq(DlqCommand),
+    Dlq(cli::dlq::DlqCommand),
     #[command(flatten)]
     Client(cli::client::ClientCommand),
     /// Open-loop load: sends at a constant rate, latency from each send's due time.
     Bench(cli::bench::BenchArgs),
-}
-
-#[derive(Subcommand)]
-enum DlqCommand {
-    /// List dead letters, oldest first.
-    List {
-        #[command(flatten)]
-        target: DlqTarget,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Most entries to show.
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
-    },
-    /// Put dead letters back into the outbox for delivery (fresh attempts and window).
-    Retry {
-        #[command(flatten)]
-        target: DlqTarget,
-        /// Ids to retry (see `a2a dlq list`).
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
-        ids: Vec<u64>,
-        /// Retry every dead letter.
-        #[arg(long)]
-        all: bool,
-    },
-}
-
-/// Where the queue is: a running server (default), or a data directory no server has open.
-#[derive(clap::Args)]
-struct DlqTarget {
-    /// Base URL of the running server.
-    #[arg(long, default_value = "http://127.0.0.1:7420", conflicts_with = "data")]
-    server: String,
-    /// Read the data directory directly instead (the server must be stopped).
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Admin token, when the server was started with --admin-token.
-    #[arg(long, env = "A2A_ADMIN_TOKEN")]
-    token: Option<String>,
 }
 
 #[derive(clap::Args)]

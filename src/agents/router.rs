@@ -20,8 +20,8 @@ use std::cmp::Reverse;
 use std::collections::HashSet;
 
 use crate::client::BreakerState;
-use crate::client::remote::RemoteAgent;
 use crate::protocol::AgentCard;
+use crate::runtime::remote::RemoteAgent;
 use crate::runtime::{Agent, AgentError, Delegated, TaskContext};
 
 /// The router agent.

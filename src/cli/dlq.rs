@@ -6,7 +6,49 @@ use std::sync::Arc;
 use a2a_runtime::store::{Durability, Log, SledStore};
 use a2a_runtime::transport::admin::{DeadLetterPage, DeadLetterView, RetryRequest, RetryResponse};
 
-use crate::{DlqCommand, DlqTarget};
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum DlqCommand {
+    /// List dead letters, oldest first.
+    List {
+        #[command(flatten)]
+        target: DlqTarget,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Most entries to show.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Put dead letters back into the outbox for delivery (fresh attempts and window).
+    Retry {
+        #[command(flatten)]
+        target: DlqTarget,
+        /// Ids to retry (see `a2a dlq list`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<u64>,
+        /// Retry every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// Where the queue is: a running server (default), or a data directory no server has open.
+#[derive(clap::Args)]
+pub struct DlqTarget {
+    /// Base URL of the running server.
+    #[arg(long, default_value = "http://127.0.0.1:7420", conflicts_with = "data")]
+    pub server: String,
+    /// Read the data directory directly instead (the server must be stopped).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Admin token, when the server was started with --admin-token.
+    #[arg(long, env = "A2A_ADMIN_TOKEN")]
+    pub token: Option<String>,
+}
 
 pub async fn run(cmd: DlqCommand) -> Result<(), String> {
     match cmd {

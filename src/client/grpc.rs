@@ -16,7 +16,7 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use super::{Attempt, ClientError};
-use crate::transport::grpc::{BytesCodec, SERVICE, descriptors, error_info};
+use crate::protocol::grpc::{BytesCodec, SERVICE, descriptors, error_info};
 
 /// A connection to one agent's gRPC endpoint (cheap to clone; connects on first use).
 #[derive(Debug, Clone)]

@@ -24,7 +24,6 @@
 
 mod auth;
 mod grpc;
-pub mod remote;
 pub mod resilience;
 pub mod sse;
 
@@ -195,7 +194,7 @@ impl Client {
     }
 
     /// [`Client::discover`] with a breaker and retry budget shared with other clients of the
-    /// same remote agent (see [`remote`]).
+    /// same remote agent (see [`crate::runtime::remote`]).
     pub(crate) async fn discover_guarded(
         url: &str,
         opts: ClientOptions,

@@ -1,9 +1,10 @@
-//! The A2A wire model: ProtoJSON serde types, the JSON-RPC envelope, errors and version
-//! negotiation. Pure data: no I/O, no actors.
+//! The A2A wire model: ProtoJSON serde types, the JSON-RPC envelope, the gRPC messages and
+//! status details, errors and version negotiation. Pure data: no I/O, no actors.
 
 mod card;
 pub(crate) mod de;
 mod error;
+pub mod grpc;
 pub mod jsonrpc;
 mod requests;
 mod timestamp;

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::agent::AgentError;
 use super::core::{Change, Refused, TaskCore};
-use crate::client::remote::{RemoteAgent, Remotes};
+use super::remote::{RemoteAgent, Remotes};
 use crate::protocol::{Artifact, Message, Part, Task, TaskState};
 
 /// One turn of one task, handed to [`Agent::on_message`](super::Agent::on_message).

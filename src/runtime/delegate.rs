@@ -13,8 +13,8 @@ use serde_json::{Map, json};
 
 use super::agent::AgentError;
 use super::context::TaskContext;
+use super::remote::{RemoteAgent, RemoteStream};
 use crate::client::ClientError;
-use crate::client::remote::{RemoteAgent, RemoteStream};
 use crate::protocol::{
     CancelTaskRequest, Message, Part, SendMessageRequest, StreamResponse, Task, TaskState,
 };

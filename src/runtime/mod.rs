@@ -17,6 +17,7 @@ mod delegate;
 mod live;
 mod operations;
 mod push_config;
+pub mod remote;
 mod session;
 mod stream;
 mod supervisor;
@@ -41,9 +42,9 @@ pub(crate) use self::agent::DynAgent;
 use self::agent_actor::AgentMsg;
 use self::core::{Change, TaskCore};
 pub(crate) use self::live::{LiveGuard, LiveTasks};
+use self::remote::{RemoteAgent, RemoteOptions, Remotes};
 use self::supervisor::{AgentSupervisor, SupervisorMsg};
 use self::task::{TaskMsg, Turn, TurnKind};
-use crate::client::remote::{RemoteAgent, RemoteOptions, Remotes};
 use crate::config::{AgentSpec, OnRestart};
 use crate::protocol::{A2aError, ErrorKind, Message, Part, TaskState};
 use crate::push::PushSettings;
@@ -84,7 +85,7 @@ pub struct RuntimeConfig {
     pub push: PushSettings,
     /// What the log keeps, and for how long.
     pub retention: Retention,
-    /// How agents reach remote agents (see [`crate::client::remote`]).
+    /// How agents reach remote agents (see [`remote`]).
     pub remote: RemoteOptions,
 }
 

@@ -2,7 +2,7 @@
 //!
 //! [`Store`] is the small key-value contract an engine implements (sled by default, see
 //! [`SledStore`]); [`Log`] is what the runtime talks to: typed reads, and commits that go through
-//! the single group-commit writer ([`writer`]).
+//! the single group-commit writer (`store/writer.rs`).
 //!
 //! Key layout (one keyspace, so one batch changes snapshot, events and indexes atomically):
 //!
@@ -14,7 +14,7 @@
 //! | `r/{status time: u64 BE nanos}{task}` | `{state}{agent}\0{owner}\0{context}`: tasks not yet final |
 //! | `s/{status time: u64 BE nanos}{task}` | the same, for final tasks |
 //! | `h/{status time: u64 BE nanos}{task}` | the same, for tasks hidden behind a bare-Message reply |
-//! | `p/`, `o/`, `d/` | push configs, the outbox, dead letters ([`push`](self::push)) |
+//! | `p/`, `o/`, `d/` | push configs, the outbox, dead letters (`store/push.rs`) |
 //!
 //! A task is its snapshot plus the events after it ([`Log::task`] folds them), so emitting an
 //! artifact or a progress update writes one key. A new task has no snapshot: its log starts with
@@ -353,7 +353,7 @@ impl std::fmt::Debug for Log {
 
 impl Log {
     /// Starts the group-commit writer over `store`, with a filter of about `claim_filter_bytes`
-    /// over the idempotency keys (0: none; see [`claims`]). Needs a tokio runtime.
+    /// over the idempotency keys (0: none; see `store/claims.rs`). Needs a tokio runtime.
     pub fn open(
         engine: Arc<dyn Store>,
         durability: Durability,

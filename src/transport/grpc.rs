@@ -2,55 +2,29 @@
 //!
 //! tonic does the HTTP/2 and gRPC framing; each message is turned from protobuf into ProtoJSON
 //! with the descriptors of `proto/a2a.proto` (prost-reflect) and goes through the same
-//! [`ops::invoke`] as JSON-RPC and REST, and the result comes back the same way. So the three
+//! `ops::invoke` as JSON-RPC and REST, and the result comes back the same way. So the three
 //! bindings share one implementation and one JSON model. Metadata: `a2a-version` (required, as
 //! on the other bindings), `a2a-extensions`, and `last-event-id` for SubscribeToTask resume.
 //! Errors are a `google.rpc.Status` with an `ErrorInfo` (and, for a bad field, `BadRequest`) in
 //! `grpc-status-details-bin`, with the codes of [`ErrorKind::grpc_status`].
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::LazyLock;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, BufMut, Bytes};
-use prost::Message as _;
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
+use bytes::Bytes;
+use prost_reflect::{DynamicMessage, MethodDescriptor};
+use tonic::Status;
 use tonic::body::Body;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::{Grpc, NamedService};
-use tonic::{Code, Status};
 
 use super::card::CardUrls;
 use super::limits::Limits;
 use super::ops::{self, Answer};
 use crate::Runtime;
+use crate::protocol::grpc::{BytesCodec, SERVICE, descriptors, encode, status};
 use crate::protocol::{A2aError, ErrorKind, negotiate};
 use crate::runtime::ANONYMOUS;
-
-/// The service's full name.
-pub const SERVICE: &str = "lf.a2a.v1.A2AService";
-
-/// The descriptors of `proto/a2a.proto` (for clients that build messages from ProtoJSON).
-pub fn descriptors() -> &'static DescriptorPool {
-    &POOL
-}
-
-/// The reason and metadata of the `ErrorInfo` a status carries, if any.
-pub fn error_info(status: &Status) -> Option<(String, HashMap<String, String>)> {
-    let rpc = RpcStatus::decode(status.details()).ok()?;
-    rpc.details
-        .iter()
-        .find(|a| a.type_url.ends_with("google.rpc.ErrorInfo"))
-        .and_then(|a| ErrorInfo::decode(a.value.as_slice()).ok())
-        .map(|i| (i.reason, i.metadata))
-}
-
-static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
-    DescriptorPool::decode(&include_bytes!(concat!(env!("OUT_DIR"), "/a2a.bin"))[..])
-        .unwrap_or_else(|e| panic!("the compiled proto/a2a.proto is invalid: {e}"))
-});
 
 /// The gRPC service of `runtime`'s default agent; `card` is where its card says it is served
 /// (the extended card answers with it).
@@ -129,7 +103,7 @@ impl A2aGrpc {
             .strip_prefix(&format!("/{SERVICE}/"))
             .unwrap_or("")
             .to_owned();
-        let Some(method) = POOL
+        let Some(method) = descriptors()
             .get_service_by_name(SERVICE)
             .and_then(|s| s.methods().find(|m| m.name() == name))
         else {
@@ -234,134 +208,8 @@ fn meta_clone(m: &Meta) -> Meta {
     }
 }
 
-/// ProtoJSON of a result → its protobuf bytes.
-fn encode(desc: &MessageDescriptor, json: &[u8]) -> Result<Bytes, Status> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let msg = DynamicMessage::deserialize(desc.clone(), &mut de).map_err(internal)?;
-    Ok(Bytes::from(msg.encode_to_vec()))
-}
-
 fn internal(e: impl std::fmt::Display) -> Status {
     status(&A2aError::with_message(ErrorKind::Internal, e.to_string()))
-}
-
-// google.rpc.Status and its details, as gRPC carries them in `grpc-status-details-bin`.
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<Any>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Any {
-    #[prost(string, tag = "1")]
-    type_url: String,
-    #[prost(bytes = "vec", tag = "2")]
-    value: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct ErrorInfo {
-    #[prost(string, tag = "1")]
-    reason: String,
-    #[prost(string, tag = "2")]
-    domain: String,
-    #[prost(map = "string, string", tag = "3")]
-    metadata: HashMap<String, String>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct BadRequest {
-    #[prost(message, repeated, tag = "1")]
-    field_violations: Vec<FieldViolation>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct FieldViolation {
-    #[prost(string, tag = "1")]
-    field: String,
-    #[prost(string, tag = "2")]
-    description: String,
-}
-
-/// An A2A error as a gRPC status: its code, its message, and the details.
-pub(crate) fn status(e: &A2aError) -> Status {
-    let (code, _) = e.kind.grpc_status();
-    let info = ErrorInfo {
-        reason: e.kind.reason().to_owned(),
-        domain: crate::protocol::ERROR_DOMAIN.to_owned(),
-        metadata: e.metadata.clone().into_iter().collect(),
-    };
-    let mut details = vec![Any {
-        type_url: "type.googleapis.com/google.rpc.ErrorInfo".into(),
-        value: info.encode_to_vec(),
-    }];
-    if let Some(field) = &e.field {
-        let bad = BadRequest {
-            field_violations: vec![FieldViolation {
-                field: field.clone(),
-                description: e.message.clone(),
-            }],
-        };
-        details.push(Any {
-            type_url: "type.googleapis.com/google.rpc.BadRequest".into(),
-            value: bad.encode_to_vec(),
-        });
-    }
-    let body = RpcStatus {
-        code,
-        message: e.message.clone(),
-        details,
-    };
-    Status::with_details(
-        Code::from_i32(code),
-        e.message.clone(),
-        Bytes::from(body.encode_to_vec()),
-    )
-}
-
-/// Passes message bytes through untouched: the service decodes them with the descriptors (and a
-/// client can do the same).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BytesCodec;
-
-impl Codec for BytesCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = BytesCodec;
-    type Decoder = BytesCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        BytesCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        BytesCodec
-    }
-}
-
-impl Encoder for BytesCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for BytesCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
 }
 
 /// Serves the gRPC binding on `listener` until `shutdown` completes.

@@ -8,7 +8,7 @@
 //! | `GET /healthz` | 200 while the process serves (liveness) |
 //! | `GET /readyz` | 200 when ready, else 503 naming why ([`Runtime::unready_reasons`]) |
 //! | `GET /metrics` | Prometheus text, when [`HttpConfig::metrics`] is set |
-//! | `/admin/dlq…` | the push dead-letter queue ([`admin`](super::admin)) |
+//! | `/admin/dlq…` | the push dead-letter queue ([`super::admin`]) |
 
 use std::sync::Arc;
 

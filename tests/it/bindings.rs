@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use a2a_runtime::transport::grpc::BytesCodec;
+use a2a_runtime::protocol::grpc::BytesCodec;
 use prost_reflect::prost::Message as _;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 
@@ -173,9 +173,9 @@ async fn grpc_call(
     tonic::Request<bytes::Bytes>,
     MessageDescriptor,
 ) {
-    let pool = a2a_runtime::transport::grpc::descriptors();
+    let pool = a2a_runtime::protocol::grpc::descriptors();
     let m = pool
-        .get_service_by_name(a2a_runtime::transport::grpc::SERVICE)
+        .get_service_by_name(a2a_runtime::protocol::grpc::SERVICE)
         .and_then(|svc| svc.methods().find(|m| m.name() == method))
         .unwrap_or_else(|| panic!("no rpc {method}"));
     let input = DynamicMessage::deserialize(m.input(), params.clone())
@@ -187,7 +187,7 @@ async fn grpc_call(
         .expect("gRPC connects");
     let mut client = tonic::client::Grpc::new(channel);
     client.ready().await.expect("gRPC ready");
-    let path = format!("/{}/{method}", a2a_runtime::transport::grpc::SERVICE)
+    let path = format!("/{}/{method}", a2a_runtime::protocol::grpc::SERVICE)
         .parse()
         .unwrap();
     let mut request = tonic::Request::new(bytes::Bytes::from(input.encode_to_vec()));
@@ -204,7 +204,7 @@ fn grpc_json(desc: &MessageDescriptor, bytes: bytes::Bytes) -> Value {
 }
 
 fn grpc_reason(status: &tonic::Status) -> String {
-    a2a_runtime::transport::grpc::error_info(status)
+    a2a_runtime::protocol::grpc::error_info(status)
         .map(|(reason, _)| reason)
         .unwrap_or_else(|| format!("no ErrorInfo in {status:?}"))
 }

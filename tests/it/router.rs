@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use a2a_runtime::agents::Router;
 use a2a_runtime::client::BreakerState;
-use a2a_runtime::client::remote::RemoteOptions;
 use a2a_runtime::config::SkillSpec;
+use a2a_runtime::runtime::remote::RemoteOptions;
 use a2a_runtime::transport::HttpConfig;
 use a2a_runtime::{AgentSpec, RuntimeConfig};
 use serde_json::{Value, json};
