@@ -42,8 +42,9 @@ use serde_json::{Value, json};
 use crate::protocol::v03;
 use crate::protocol::{
     AgentCard, CancelTaskRequest, GetTaskRequest, ListTaskPushNotificationConfigsResponse,
-    ListTasksRequest, ListTasksResponse, Message, Part, Role, SendMessageConfiguration,
+    ListTasksRequest, ListTasksResponse, Message, Operation, Part, Role, SendMessageConfiguration,
     SendMessageRequest, SendMessageResponse, StreamResponse, Task, TaskPushNotificationConfig,
+    Verb, percent_encode,
 };
 use sse::SseParser;
 
@@ -318,37 +319,35 @@ impl Client {
     /// guarded by the breaker.
     async fn call<P: Serialize, R: DeserializeOwned>(
         &self,
-        method: &str,
+        op: Operation,
         params: &P,
     ) -> Result<R, ClientError> {
         let params =
             serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let value = self.with_retries(|| self.attempt(method, &params)).await?;
-        serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("{method}: {e}")))
+        let value = self.with_retries(|| self.attempt(op, &params)).await?;
+        serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("{op}: {e}")))
     }
 
-    /// The HTTP request of `method` over the chosen binding.
-    fn build(&self, method: &str, params: &Value) -> Result<reqwest::RequestBuilder, ClientError> {
+    /// The HTTP request of `op` over the chosen binding.
+    fn build(&self, op: Operation, params: &Value) -> Result<reqwest::RequestBuilder, ClientError> {
         Ok(match &self.binding {
             Binding::JsonRpc(url) => self
                 .request(reqwest::Method::POST, url)
-                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})),
+                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": op.name(), "params": params})),
             Binding::JsonRpcV03(url) => {
-                let Some(m) = v03::method_v03(method) else {
+                let Some(m) = op.v03_names().first() else {
                     return Err(ClientError::A2a {
                         reason: "UNSUPPORTED_OPERATION".into(),
                         code: -32004,
-                        message: format!(
-                            "{method} does not exist in A2A 0.3, which this agent speaks"
-                        ),
+                        message: format!("{op} does not exist in A2A 0.3, which this agent speaks"),
                     });
                 };
-                let params = v03::params_to_v03(method, params);
+                let params = v03::params_to_v03(op, params);
                 self.request(reqwest::Method::POST, url)
                     .json(&json!({"jsonrpc": "2.0", "id": 1, "method": m, "params": params}))
             }
             Binding::Rest(base) => {
-                let (verb, path, body) = rest_route(method, params)?;
+                let (verb, path, body) = rest_route(op, params);
                 let r = self.request(verb, &format!("{base}{path}"));
                 match body {
                     Some(b) => r.json(&b),
@@ -356,9 +355,7 @@ impl Client {
                 }
             }
             Binding::Grpc(_) => {
-                return Err(ClientError::Protocol(format!(
-                    "{method} is not HTTP over gRPC"
-                )));
+                return Err(ClientError::Protocol(format!("{op} is not HTTP over gRPC")));
             }
         })
     }
@@ -485,15 +482,13 @@ impl Client {
     }
 
     /// One attempt of a unary call.
-    async fn attempt(&self, method: &str, params: &Value) -> Result<Value, Attempt> {
+    async fn attempt(&self, op: Operation, params: &Value) -> Result<Value, Attempt> {
         if let Binding::Grpc(conn) = &self.binding {
             let (md, token) = self.metadata().await?;
-            let r = grpc::unary(conn, method, params, &md).await;
+            let r = grpc::unary(conn, op.name(), params, &md).await;
             return self.grpc_refused(r, token).await;
         }
-        let req = self
-            .build(method, params)
-            .map_err(|e| Attempt::Fail(e, true))?;
+        let req = self.build(op, params).map_err(|e| Attempt::Fail(e, true))?;
         let resp = self.send_once(req).await?;
         let status = resp.status().as_u16();
         let v = read_json(resp)
@@ -505,7 +500,7 @@ impl Client {
         Ok(match self.binding {
             Binding::JsonRpc(_) => v.get("result").cloned().unwrap_or(Value::Null),
             Binding::JsonRpcV03(_) => {
-                v03::result_to_v1(method, v.get("result").unwrap_or(&Value::Null))
+                v03::result_to_v1(op, v.get("result").unwrap_or(&Value::Null))
             }
             Binding::Rest(_) | Binding::Grpc(_) => v,
         })
@@ -513,7 +508,7 @@ impl Client {
 
     /// SendMessage.
     pub async fn send(&self, req: &SendMessageRequest) -> Result<SendMessageResponse, ClientError> {
-        self.call("SendMessage", req).await
+        self.call(Operation::SendMessage, req).await
     }
 
     /// SendMessage with one text part and a fresh messageId.
@@ -523,7 +518,7 @@ impl Client {
 
     /// GetTask.
     pub async fn get_task(&self, req: &GetTaskRequest) -> Result<Task, ClientError> {
-        self.call("GetTask", req).await
+        self.call(Operation::GetTask, req).await
     }
 
     /// ListTasks.
@@ -531,12 +526,12 @@ impl Client {
         &self,
         req: &ListTasksRequest,
     ) -> Result<ListTasksResponse, ClientError> {
-        self.call("ListTasks", req).await
+        self.call(Operation::ListTasks, req).await
     }
 
     /// CancelTask.
     pub async fn cancel_task(&self, req: &CancelTaskRequest) -> Result<Task, ClientError> {
-        self.call("CancelTask", req).await
+        self.call(Operation::CancelTask, req).await
     }
 
     /// CreateTaskPushNotificationConfig.
@@ -544,7 +539,8 @@ impl Client {
         &self,
         cfg: &TaskPushNotificationConfig,
     ) -> Result<TaskPushNotificationConfig, ClientError> {
-        self.call("CreateTaskPushNotificationConfig", cfg).await
+        self.call(Operation::CreateTaskPushNotificationConfig, cfg)
+            .await
     }
 
     /// GetTaskPushNotificationConfig.
@@ -554,7 +550,7 @@ impl Client {
         id: &str,
     ) -> Result<TaskPushNotificationConfig, ClientError> {
         self.call(
-            "GetTaskPushNotificationConfig",
+            Operation::GetTaskPushNotificationConfig,
             &json!({"taskId": task_id, "id": id}),
         )
         .await
@@ -566,7 +562,7 @@ impl Client {
         task_id: &str,
     ) -> Result<ListTaskPushNotificationConfigsResponse, ClientError> {
         self.call(
-            "ListTaskPushNotificationConfigs",
+            Operation::ListTaskPushNotificationConfigs,
             &json!({"taskId": task_id}),
         )
         .await
@@ -576,7 +572,7 @@ impl Client {
     pub async fn delete_push_config(&self, task_id: &str, id: &str) -> Result<(), ClientError> {
         let _: Value = self
             .call(
-                "DeleteTaskPushNotificationConfig",
+                Operation::DeleteTaskPushNotificationConfig,
                 &json!({"taskId": task_id, "id": id}),
             )
             .await?;
@@ -585,7 +581,7 @@ impl Client {
 
     /// GetExtendedAgentCard.
     pub async fn extended_card(&self) -> Result<AgentCard, ClientError> {
-        self.call("GetExtendedAgentCard", &json!({})).await
+        self.call(Operation::GetExtendedAgentCard, &json!({})).await
     }
 
     /// SendStreamingMessage: the task's events, resumed by itself after a dropped connection.
@@ -595,7 +591,8 @@ impl Client {
     ) -> Result<EventStream, ClientError> {
         let params = serde_json::to_value(req).map_err(|e| ClientError::Protocol(e.to_string()))?;
         let mut s = EventStream::new(self.clone());
-        s.open("SendStreamingMessage", params, None).await?;
+        s.open(Operation::SendStreamingMessage, params, None)
+            .await?;
         Ok(s)
     }
 
@@ -608,8 +605,12 @@ impl Client {
         let mut s = EventStream::new(self.clone());
         s.task_id = Some(task_id.to_owned());
         s.watching = true;
-        s.open("SubscribeToTask", json!({"id": task_id}), last_event_id)
-            .await?;
+        s.open(
+            Operation::SubscribeToTask,
+            json!({"id": task_id}),
+            last_event_id,
+        )
+        .await?;
         Ok(s)
     }
 }
@@ -786,84 +787,44 @@ fn a2a_error(e: &Value, details: Option<&Value>) -> ClientError {
     }
 }
 
-/// The REST verb, path and body of a 1.0 method.
-fn rest_route(
-    method: &str,
-    p: &Value,
-) -> Result<(reqwest::Method, String, Option<Value>), ClientError> {
-    let s = |k: &str| {
-        p.get(k)
-            .and_then(Value::as_str)
-            .map(urlencode)
-            .unwrap_or_default()
+/// The REST verb, path and body of an operation, from its route ([`Operation::rest`]): path
+/// fields from the params, the rest as the JSON body of a POST that has one, or as the query.
+fn rest_route(op: Operation, p: &Value) -> (reqwest::Method, String, Option<Value>) {
+    let route = op.rest();
+    let field = |k: &str| match p.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) if !v.is_null() => v.to_string(),
+        _ => String::new(),
     };
-    let query = |skip: &[&str]| {
-        let pairs: Vec<String> = p
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| !skip.contains(&k.as_str()))
-            .map(|(k, v)| {
-                let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                format!("{k}={}", urlencode(&v))
-            })
-            .collect();
-        if pairs.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", pairs.join("&"))
-        }
+    let (path, used) = route.path(field);
+    let rest: serde_json::Map<String, Value> = p
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| !used.contains(&k.as_str()) && !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let verb = match route.verbs.first() {
+        Some(Verb::Get) | None => reqwest::Method::GET,
+        Some(Verb::Post) => reqwest::Method::POST,
+        Some(Verb::Delete) => reqwest::Method::DELETE,
     };
-    use reqwest::Method as M;
-    Ok(match method {
-        "SendMessage" => (M::POST, "/message:send".into(), Some(p.clone())),
-        "SendStreamingMessage" => (M::POST, "/message:stream".into(), Some(p.clone())),
-        "GetTask" => (
-            M::GET,
-            format!("/tasks/{}{}", s("id"), query(&["id"])),
-            None,
-        ),
-        "ListTasks" => (M::GET, format!("/tasks{}", query(&[])), None),
-        "CancelTask" => (
-            M::POST,
-            format!("/tasks/{}:cancel", s("id")),
-            Some(json!({})),
-        ),
-        "SubscribeToTask" => (M::POST, format!("/tasks/{}:subscribe", s("id")), None),
-        "CreateTaskPushNotificationConfig" => (
-            M::POST,
-            format!("/tasks/{}/pushNotificationConfigs", s("taskId")),
-            Some(p.clone()),
-        ),
-        "GetTaskPushNotificationConfig" => (
-            M::GET,
-            format!("/tasks/{}/pushNotificationConfigs/{}", s("taskId"), s("id")),
-            None,
-        ),
-        "ListTaskPushNotificationConfigs" => (
-            M::GET,
-            format!("/tasks/{}/pushNotificationConfigs", s("taskId")),
-            None,
-        ),
-        "DeleteTaskPushNotificationConfig" => (
-            M::DELETE,
-            format!("/tasks/{}/pushNotificationConfigs/{}", s("taskId"), s("id")),
-            None,
-        ),
-        "GetExtendedAgentCard" => (M::GET, "/extendedAgentCard".into(), None),
-        other => return Err(ClientError::Protocol(format!("no REST route for {other}"))),
-    })
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
+    if verb == reqwest::Method::POST {
+        let body = route.body.then_some(Value::Object(rest));
+        return (verb, path, body);
+    }
+    let query: Vec<String> = rest
+        .iter()
+        .map(|(k, v)| {
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            format!("{k}={}", percent_encode(&v))
         })
-        .collect()
+        .collect();
+    if query.is_empty() {
+        (verb, path, None)
+    } else {
+        (verb, format!("{path}?{}", query.join("&")), None)
+    }
 }
 
 /// Where a stream's events come from.
@@ -918,7 +879,7 @@ impl EventStream {
 
     async fn open(
         &mut self,
-        method: &str,
+        op: Operation,
         params: Value,
         last_id: Option<u64>,
     ) -> Result<(), ClientError> {
@@ -929,7 +890,7 @@ impl EventStream {
                 if let Some(id) = last_id {
                     md.push(("last-event-id".into(), id.to_string()));
                 }
-                let r = grpc::open(conn, method, &params, &md).await;
+                let r = grpc::open(conn, op.name(), &params, &md).await;
                 client.grpc_refused(r, token).await
             };
             let (stream, m) = client.with_retries(once).await?;
@@ -938,7 +899,7 @@ impl EventStream {
         }
         let once = || async {
             let req = client
-                .build(method, &params)
+                .build(op, &params)
                 .map_err(|e| Attempt::Fail(e, true))?;
             let req = match last_id {
                 Some(id) => req.header("Last-Event-ID", id.to_string()),
@@ -1035,8 +996,12 @@ impl EventStream {
         }
         self.resumes += 1;
         tokio::time::sleep(Duration::from_millis(100 << self.resumes.min(5))).await;
-        self.open("SubscribeToTask", json!({"id": task}), self.last_id)
-            .await
+        self.open(
+            Operation::SubscribeToTask,
+            json!({"id": task}),
+            self.last_id,
+        )
+        .await
     }
 
     fn decode(&mut self, ev: sse::SseEvent) -> Result<StreamResponse, ClientError> {

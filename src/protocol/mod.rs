@@ -6,6 +6,7 @@ pub(crate) mod de;
 mod error;
 pub mod grpc;
 pub mod jsonrpc;
+mod operation;
 mod requests;
 mod timestamp;
 mod types;
@@ -15,6 +16,7 @@ mod version;
 
 pub use card::*;
 pub use error::{A2aError, ERROR_DOMAIN, ErrorKind};
+pub use operation::{Operation, RestRoute, Verb, percent_encode};
 pub use requests::*;
 pub use timestamp::Timestamp;
 pub use types::*;

@@ -5,16 +5,16 @@
 
 use serde_json::{Map, Value, json};
 
-use super::A2aError;
+use super::{A2aError, Operation};
 
 pub(crate) fn str_of<'a>(p: &'a Map<String, Value>, k: &str) -> &'a str {
     p.get(k).and_then(Value::as_str).unwrap_or("")
 }
 
 /// 0.3 params → 1.0 params.
-pub(crate) fn params_to_v1(method1: &str, p: &Map<String, Value>) -> Result<Value, A2aError> {
+pub(crate) fn params_to_v1(method1: Operation, p: &Map<String, Value>) -> Result<Value, A2aError> {
     Ok(match method1 {
-        "SendMessage" | "SendStreamingMessage" => {
+        Operation::SendMessage | Operation::SendStreamingMessage => {
             let mut message = p.get("message").map(message_to_v1).unwrap_or(Value::Null);
             // 0.1 put the conversation in `sessionId`.
             if let (Some(m), Some(session)) = (message.as_object_mut(), p.get("sessionId")) {
@@ -50,15 +50,15 @@ pub(crate) fn params_to_v1(method1: &str, p: &Map<String, Value>) -> Result<Valu
             }
             out
         }
-        "GetTask" => {
+        Operation::GetTask => {
             let mut out = json!({ "id": str_of(p, "id") });
             if let Some(h) = p.get("historyLength") {
                 out["historyLength"] = h.clone();
             }
             out
         }
-        "CancelTask" | "SubscribeToTask" => json!({ "id": str_of(p, "id") }),
-        "CreateTaskPushNotificationConfig" => {
+        Operation::CancelTask | Operation::SubscribeToTask => json!({ "id": str_of(p, "id") }),
+        Operation::CreateTaskPushNotificationConfig => {
             let task = p
                 .get("taskId")
                 .or_else(|| p.get("id"))
@@ -67,10 +67,10 @@ pub(crate) fn params_to_v1(method1: &str, p: &Map<String, Value>) -> Result<Valu
             let cfg = p.get("pushNotificationConfig").unwrap_or(&Value::Null);
             push_to_v1(cfg, task)
         }
-        "GetTaskPushNotificationConfig" | "DeleteTaskPushNotificationConfig" => {
+        Operation::GetTaskPushNotificationConfig | Operation::DeleteTaskPushNotificationConfig => {
             json!({"taskId": str_of(p, "id"), "id": str_of(p, "pushNotificationConfigId")})
         }
-        "ListTaskPushNotificationConfigs" => json!({ "taskId": str_of(p, "id") }),
+        Operation::ListTaskPushNotificationConfigs => json!({ "taskId": str_of(p, "id") }),
         _ => Value::Object(Map::new()),
     })
 }
@@ -179,22 +179,24 @@ pub(crate) fn push_to_v1(cfg: &Value, task: &str) -> Value {
 }
 
 /// 1.0 result → 0.3 result.
-pub(crate) fn result_to_v03(method1: &str, p: &Map<String, Value>, r: Value) -> Value {
+pub(crate) fn result_to_v03(method1: Operation, p: &Map<String, Value>, r: Value) -> Value {
     match method1 {
-        "SendMessage" => match (r.get("task"), r.get("message")) {
+        Operation::SendMessage => match (r.get("task"), r.get("message")) {
             (Some(t), _) => task_to_v03(t),
             (_, Some(m)) => message_to_v03(m),
             _ => r,
         },
-        "GetTask" | "CancelTask" => task_to_v03(&r),
-        "CreateTaskPushNotificationConfig" | "GetTaskPushNotificationConfig" => push_to_v03(&r),
-        "ListTaskPushNotificationConfigs" => Value::Array(
+        Operation::GetTask | Operation::CancelTask => task_to_v03(&r),
+        Operation::CreateTaskPushNotificationConfig | Operation::GetTaskPushNotificationConfig => {
+            push_to_v03(&r)
+        }
+        Operation::ListTaskPushNotificationConfigs => Value::Array(
             r.get("configs")
                 .and_then(Value::as_array)
                 .map(|a| a.iter().map(push_to_v03).collect())
                 .unwrap_or_default(),
         ),
-        "GetExtendedAgentCard" => card_to_v03(&r, str_of(p, "url")),
+        Operation::GetExtendedAgentCard => card_to_v03(&r, str_of(p, "url")),
         _ => r,
     }
 }
@@ -417,28 +419,11 @@ fn with_common_card_fields(card: &Value, specific: Value) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The other way, for a client talking to a 0.3 agent: 1.0 requests out, 0.3 answers back in.
 
-/// The 0.3 JSON-RPC method for a 1.0 method; `None` when 0.3 has none (ListTasks).
-pub(crate) fn method_v03(method1: &str) -> Option<&'static str> {
-    Some(match method1 {
-        "SendMessage" => "message/send",
-        "SendStreamingMessage" => "message/stream",
-        "GetTask" => "tasks/get",
-        "CancelTask" => "tasks/cancel",
-        "SubscribeToTask" => "tasks/resubscribe",
-        "CreateTaskPushNotificationConfig" => "tasks/pushNotificationConfig/set",
-        "GetTaskPushNotificationConfig" => "tasks/pushNotificationConfig/get",
-        "ListTaskPushNotificationConfigs" => "tasks/pushNotificationConfig/list",
-        "DeleteTaskPushNotificationConfig" => "tasks/pushNotificationConfig/delete",
-        "GetExtendedAgentCard" => "agent/getAuthenticatedExtendedCard",
-        _ => return None,
-    })
-}
-
 /// 1.0 params → 0.3 params.
-pub(crate) fn params_to_v03(method1: &str, p: &Value) -> Value {
+pub(crate) fn params_to_v03(method1: Operation, p: &Value) -> Value {
     let s = |k: &str| p.get(k).cloned().unwrap_or(Value::Null);
     match method1 {
-        "SendMessage" | "SendStreamingMessage" => {
+        Operation::SendMessage | Operation::SendStreamingMessage => {
             let mut out = json!({ "message": message_to_v03(&s("message")) });
             if let Some(c) = p.get("configuration") {
                 let mut cfg = Map::new();
@@ -466,19 +451,19 @@ pub(crate) fn params_to_v03(method1: &str, p: &Value) -> Value {
             }
             out
         }
-        "GetTask" => {
+        Operation::GetTask => {
             let mut out = json!({ "id": s("id") });
             if let Some(h) = p.get("historyLength") {
                 out["historyLength"] = h.clone();
             }
             out
         }
-        "CreateTaskPushNotificationConfig" => push_to_v03(p),
-        "GetTaskPushNotificationConfig" | "DeleteTaskPushNotificationConfig" => {
+        Operation::CreateTaskPushNotificationConfig => push_to_v03(p),
+        Operation::GetTaskPushNotificationConfig | Operation::DeleteTaskPushNotificationConfig => {
             json!({ "id": s("taskId"), "pushNotificationConfigId": s("id") })
         }
-        "ListTaskPushNotificationConfigs" => json!({ "id": s("taskId") }),
-        "GetExtendedAgentCard" => json!({}),
+        Operation::ListTaskPushNotificationConfigs => json!({ "id": s("taskId") }),
+        Operation::GetExtendedAgentCard => json!({}),
         _ => json!({ "id": s("id") }),
     }
 }
@@ -525,19 +510,21 @@ fn task_or_message_to_v1(r: &Value) -> Value {
 }
 
 /// 0.3 result → 1.0 result.
-pub(crate) fn result_to_v1(method1: &str, r: &Value) -> Value {
+pub(crate) fn result_to_v1(method1: Operation, r: &Value) -> Value {
     let push = |c: &Value| {
         let task = c.get("taskId").and_then(Value::as_str).unwrap_or("");
         push_to_v1(c.get("pushNotificationConfig").unwrap_or(c), task)
     };
     match method1 {
-        "SendMessage" => task_or_message_to_v1(r),
-        "GetTask" | "CancelTask" => task_to_v1(r),
-        "CreateTaskPushNotificationConfig" | "GetTaskPushNotificationConfig" => push(r),
-        "ListTaskPushNotificationConfigs" => json!({
+        Operation::SendMessage => task_or_message_to_v1(r),
+        Operation::GetTask | Operation::CancelTask => task_to_v1(r),
+        Operation::CreateTaskPushNotificationConfig | Operation::GetTaskPushNotificationConfig => {
+            push(r)
+        }
+        Operation::ListTaskPushNotificationConfigs => json!({
             "configs": r.as_array().map(|a| a.iter().map(push).collect::<Vec<_>>()).unwrap_or_default()
         }),
-        "GetExtendedAgentCard" => card_to_v1(r),
+        Operation::GetExtendedAgentCard => card_to_v1(r),
         _ => r.clone(),
     }
 }
@@ -629,11 +616,11 @@ mod tests {
         assert_eq!(state_to_v1("cancelled"), "TASK_STATE_CANCELED");
         let send = json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]},
             "configuration": {"returnImmediately": true, "historyLength": 2}});
-        let p = params_to_v03("SendMessage", &send);
+        let p = params_to_v03(Operation::SendMessage, &send);
         assert_eq!(p["configuration"]["blocking"], false);
         assert_eq!(p["message"]["kind"], "message");
         assert_eq!(p["message"]["role"], "user");
-        let back = params_to_v1("SendMessage", p.as_object().unwrap()).unwrap();
+        let back = params_to_v1(Operation::SendMessage, p.as_object().unwrap()).unwrap();
         assert_eq!(back, send);
     }
 }

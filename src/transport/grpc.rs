@@ -23,7 +23,7 @@ use super::limits::Limits;
 use super::ops::{self, Answer};
 use crate::Runtime;
 use crate::protocol::grpc::{BytesCodec, SERVICE, descriptors, encode, status};
-use crate::protocol::{A2aError, ErrorKind, negotiate};
+use crate::protocol::{A2aError, ErrorKind, Operation, negotiate};
 use crate::runtime::ANONYMOUS;
 
 /// The gRPC service of `runtime`'s default agent; `card` is where its card says it is served
@@ -155,7 +155,9 @@ impl A2aGrpc {
             extensions: &meta.extensions,
             card: &self.card,
         };
-        ops::invoke(&self.runtime, &call, method.name(), Some(&params))
+        let op = Operation::from_name(method.name())
+            .ok_or_else(|| Status::unimplemented(format!("no operation {}", method.name())))?;
+        ops::invoke(&self.runtime, &call, op, Some(&params))
             .await
             .map_err(|e| status(&e))
     }

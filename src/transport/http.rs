@@ -677,7 +677,7 @@ async fn legacy_rest(
     query: &str,
     body: &[u8],
 ) -> Result<ops::Answer, A2aError> {
-    let mut params = super::legacy::rest_params(route.method, &route.path_params, body)?;
+    let mut params = super::legacy::rest_params(route.op, &route.path_params, body)?;
     // Query parameters (historyLength, pageSize…) have the same names in 0.3.
     if let Ok(q) = rest::params(
         &rest::Route {
@@ -695,11 +695,11 @@ async fn legacy_rest(
     }
     let raw = serde_json::value::to_raw_value(&params)
         .map_err(|e| A2aError::with_message(ErrorKind::Internal, e.to_string()))?;
-    match ops::invoke(runtime, call, route.method, Some(&raw)).await? {
+    match ops::invoke(runtime, call, route.op, Some(&raw)).await? {
         ops::Answer::Json(bytes) => {
             let v: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| A2aError::with_message(ErrorKind::Internal, e.to_string()))?;
-            let out = super::legacy::rest_result(route.method, v);
+            let out = super::legacy::rest_result(route.op, v);
             Ok(ops::Answer::Json(
                 serde_json::to_vec(&out).unwrap_or_default(),
             ))

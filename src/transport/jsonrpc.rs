@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::legacy;
 use super::ops::{self, Answer};
 use crate::Runtime;
-use crate::protocol::{A2aError, ErrorKind, jsonrpc, negotiate};
+use crate::protocol::{A2aError, ErrorKind, Operation, jsonrpc, negotiate};
 use crate::runtime::TaskStream;
 
 /// The outcome of one call: the response body (or, for the streaming methods, the stream to send
@@ -42,8 +42,9 @@ pub(crate) async fn call(
     };
     let id = req.id;
     // A 0.3 client names a 0.3 method and sends no version (or 0.x): the legacy adapter.
-    if legacy::is_legacy(version) && legacy::method(req.method).is_some() {
-        return match legacy::call(runtime, &call, req.method, req.params).await {
+    let legacy_op = Operation::from_v03_name(req.method).filter(|_| legacy::is_legacy(version));
+    if let Some(op) = legacy_op {
+        return match legacy::call(runtime, &call, op, req.params).await {
             Ok(legacy::Legacy::Result(v)) => Reply {
                 body: jsonrpc::success(&id, &v),
                 error: None,
@@ -62,7 +63,15 @@ pub(crate) async fn call(
     if let Err(e) = negotiate(version) {
         return Reply::err(&id, &e);
     }
-    let answer = ops::invoke(runtime, &call, req.method, req.params).await;
+    let Some(op) = Operation::from_name(req.method) else {
+        let e = A2aError::with_message(
+            ErrorKind::MethodNotFound,
+            format!("Method not found: {}", req.method),
+        )
+        .meta("method", req.method);
+        return Reply::err(&id, &e);
+    };
+    let answer = ops::invoke(runtime, &call, op, req.params).await;
     let body = match answer {
         Ok(Answer::Json(result)) => jsonrpc::success_raw(&id, &result),
         Ok(Answer::Empty) => jsonrpc::success_raw(&id, b"null"),

@@ -12,33 +12,12 @@ use serde_json::{Map, Value, json};
 use super::ops::{self, Answer};
 use crate::Runtime;
 use crate::protocol::v03::*;
-use crate::protocol::{A2aError, ErrorKind};
+use crate::protocol::{A2aError, ErrorKind, Operation};
 
 /// Whether `version` (the `A2A-Version` header) asks for a pre-1.0 protocol.
 pub(crate) fn is_legacy(version: Option<&str>) -> bool {
     let v = version.map(str::trim).unwrap_or("");
     v.is_empty() || v.starts_with("0.")
-}
-
-/// The 1.0 method a legacy method name stands for.
-pub(crate) fn method(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "message/send" | "tasks/send" => "SendMessage",
-        "message/stream" | "tasks/sendSubscribe" => "SendStreamingMessage",
-        "tasks/get" => "GetTask",
-        "tasks/cancel" => "CancelTask",
-        "tasks/resubscribe" => "SubscribeToTask",
-        "tasks/pushNotificationConfig/set" | "tasks/pushNotification/set" => {
-            "CreateTaskPushNotificationConfig"
-        }
-        "tasks/pushNotificationConfig/get" | "tasks/pushNotification/get" => {
-            "GetTaskPushNotificationConfig"
-        }
-        "tasks/pushNotificationConfig/list" => "ListTaskPushNotificationConfigs",
-        "tasks/pushNotificationConfig/delete" => "DeleteTaskPushNotificationConfig",
-        "agent/getAuthenticatedExtendedCard" => "GetExtendedAgentCard",
-        _ => return None,
-    })
 }
 
 /// A legacy answer: the 0.3 result, or a stream whose events [`event`] rewrites.
@@ -51,15 +30,9 @@ pub(crate) enum Legacy {
 pub(crate) async fn call(
     runtime: &Runtime,
     call: &ops::Call<'_>,
-    legacy_method: &str,
+    method1: Operation,
     params: Option<&serde_json::value::RawValue>,
 ) -> Result<Legacy, A2aError> {
-    let method1 = method(legacy_method).ok_or_else(|| {
-        A2aError::with_message(
-            ErrorKind::MethodNotFound,
-            format!("Method not found: {legacy_method}"),
-        )
-    })?;
     let p: Value = match params {
         Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
             A2aError::with_message(ErrorKind::InvalidParams, format!("invalid params: {e}"))
@@ -94,7 +67,7 @@ fn field<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
 /// The 1.0 params of a `/v1` REST call: the route's path params with the 0.3-proto body
 /// translated.
 pub(crate) fn rest_params(
-    method1: &str,
+    method1: Operation,
     path_params: &Map<String, Value>,
     body: &[u8],
 ) -> Result<Value, A2aError> {
@@ -109,7 +82,7 @@ pub(crate) fn rest_params(
         })?
     };
     let mut out = match method1 {
-        "SendMessage" | "SendStreamingMessage" => {
+        Operation::SendMessage | Operation::SendStreamingMessage => {
             let m = field(&body, "message", "request").unwrap_or(&Value::Null);
             let mut out = json!({ "message": proto_message_to_v1(m) });
             if let Some(c) = body.get("configuration") {
@@ -134,7 +107,7 @@ pub(crate) fn rest_params(
             }
             out
         }
-        "CreateTaskPushNotificationConfig" => {
+        Operation::CreateTaskPushNotificationConfig => {
             let cfg = body.get("config").unwrap_or(&body);
             let pnc =
                 field(cfg, "pushNotificationConfig", "push_notification_config").unwrap_or(cfg);
@@ -207,16 +180,18 @@ fn proto_part_to_v1(p: &Value) -> Value {
 }
 
 /// A 1.0 result → the 0.3-proto JSON a `/v1` REST client expects.
-pub(crate) fn rest_result(method1: &str, r: Value) -> Value {
+pub(crate) fn rest_result(method1: Operation, r: Value) -> Value {
     match method1 {
-        "SendMessage" => match (r.get("task"), r.get("message")) {
+        Operation::SendMessage => match (r.get("task"), r.get("message")) {
             (Some(t), _) => json!({ "task": proto_task(t) }),
             (_, Some(m)) => json!({ "message": proto_message(m) }),
             _ => r,
         },
-        "GetTask" | "CancelTask" => proto_task(&r),
-        "CreateTaskPushNotificationConfig" | "GetTaskPushNotificationConfig" => proto_push(&r),
-        "ListTaskPushNotificationConfigs" => json!({
+        Operation::GetTask | Operation::CancelTask => proto_task(&r),
+        Operation::CreateTaskPushNotificationConfig | Operation::GetTaskPushNotificationConfig => {
+            proto_push(&r)
+        }
+        Operation::ListTaskPushNotificationConfigs => json!({
             "configs": r.get("configs").and_then(Value::as_array)
                 .map(|a| a.iter().map(proto_push).collect::<Vec<_>>()).unwrap_or_default(),
         }),

@@ -8,8 +8,8 @@ use serde_json::value::RawValue;
 use crate::Runtime;
 use crate::protocol::{
     A2aError, CancelTaskRequest, ErrorKind, GetTaskRequest, ListTaskPushNotificationConfigsRequest,
-    ListTasksRequest, SendMessageRequest, SubscribeToTaskRequest, TaskPushNotificationConfig,
-    TaskPushNotificationConfigRequest, jsonrpc,
+    ListTasksRequest, Operation, SendMessageRequest, SubscribeToTaskRequest,
+    TaskPushNotificationConfig, TaskPushNotificationConfigRequest, jsonrpc,
 };
 use crate::runtime::TaskStream;
 
@@ -46,40 +46,40 @@ fn json<T: Serialize>(result: &T) -> Result<Answer, A2aError> {
         .map_err(|e| A2aError::with_message(ErrorKind::Internal, e.to_string()))
 }
 
-/// Runs `method` (an A2A 1.0 method name) with `params`.
+/// Runs `op` with `params`.
 pub(crate) async fn invoke(
     runtime: &Runtime,
     call: &Call<'_>,
-    method: &str,
+    op: Operation,
     params: Option<&RawValue>,
 ) -> Result<Answer, A2aError> {
     let (agent, caller) = (call.agent, call.caller);
-    match method {
-        "SendMessage" => {
+    match op {
+        Operation::SendMessage => {
             let p: SendMessageRequest = jsonrpc::parse_params(params)?;
             runtime.admit(agent, call.extensions, &p)?;
             json(&runtime.send(agent, caller, p).await?)
         }
-        "GetTask" => {
+        Operation::GetTask => {
             let p: GetTaskRequest = jsonrpc::parse_params(params)?;
             json(&runtime.get_task(agent, caller, p).await?)
         }
-        "ListTasks" => {
+        Operation::ListTasks => {
             let p: ListTasksRequest = jsonrpc::parse_params(params)?;
             json(&runtime.list_tasks(agent, caller, p).await?)
         }
-        "CancelTask" => {
+        Operation::CancelTask => {
             let p: CancelTaskRequest = jsonrpc::parse_params(params)?;
             json(&runtime.cancel_task(agent, caller, p).await?)
         }
-        "SendStreamingMessage" => {
+        Operation::SendStreamingMessage => {
             let p: SendMessageRequest = jsonrpc::parse_params(params)?;
             runtime.admit(agent, call.extensions, &p)?;
             let slot = call.limits.stream(call.binding)?;
             let stream = runtime.send_streaming(agent, caller, p).await?;
             Ok(Answer::Stream(Box::new(stream.holding(slot))))
         }
-        "SubscribeToTask" => {
+        Operation::SubscribeToTask => {
             let p: SubscribeToTaskRequest = jsonrpc::parse_params(params)?;
             let slot = call.limits.stream(call.binding)?;
             let stream = runtime
@@ -87,33 +87,28 @@ pub(crate) async fn invoke(
                 .await?;
             Ok(Answer::Stream(Box::new(stream.holding(slot))))
         }
-        "CreateTaskPushNotificationConfig" => {
+        Operation::CreateTaskPushNotificationConfig => {
             let p: TaskPushNotificationConfig = jsonrpc::parse_params(params)?;
             json(&runtime.create_push_config(agent, caller, p).await?)
         }
-        "GetTaskPushNotificationConfig" => {
+        Operation::GetTaskPushNotificationConfig => {
             let p: TaskPushNotificationConfigRequest = jsonrpc::parse_params(params)?;
             json(&runtime.get_push_config(agent, caller, p).await?)
         }
-        "ListTaskPushNotificationConfigs" => {
+        Operation::ListTaskPushNotificationConfigs => {
             let p: ListTaskPushNotificationConfigsRequest = jsonrpc::parse_params(params)?;
             json(&runtime.list_push_configs(agent, caller, p).await?)
         }
-        "DeleteTaskPushNotificationConfig" => {
+        Operation::DeleteTaskPushNotificationConfig => {
             let p: TaskPushNotificationConfigRequest = jsonrpc::parse_params(params)?;
             runtime.delete_push_config(agent, caller, p).await?;
             Ok(Answer::Empty)
         }
-        "GetExtendedAgentCard" => {
+        Operation::GetExtendedAgentCard => {
             let spec = runtime.agent(agent).ok_or_else(|| {
                 A2aError::with_message(ErrorKind::InvalidRequest, format!("no agent {agent:?}"))
             })?;
             json(&super::card::extended_card(&spec, call.card)?)
         }
-        other => Err(A2aError::with_message(
-            ErrorKind::MethodNotFound,
-            format!("Method not found: {other}"),
-        )
-        .meta("method", other)),
     }
 }

@@ -3,6 +3,8 @@
 //! `/{tenant}` segment. A route becomes a 1.0 method and its params (path fields, typed query
 //! parameters and the JSON body merged), and goes through the same [`ops::invoke`] as JSON-RPC.
 //!
+//! The routes are [`Operation::rest`]'s (the client builds its requests from the same table):
+//!
 //! | verb and path | method |
 //! | --- | --- |
 //! | `POST /message:send` | SendMessage |
@@ -25,30 +27,29 @@ use serde_json::{Map, Value};
 
 use super::ops::{self, Answer};
 use crate::Runtime;
-use crate::protocol::{A2aError, ErrorKind};
+use crate::protocol::{A2aError, ErrorKind, Operation, RestRoute, Verb};
 
 /// A REST request resolved to an operation.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Route {
     /// `None`: the server's default agent.
     pub agent: Option<String>,
-    pub method: &'static str,
+    pub op: Operation,
     /// Params from the path (and tenant), to merge over the body and query.
     pub path_params: Map<String, Value>,
-    /// Whether the request carries a JSON body to read.
+    /// Whether the request carries a JSON body to read (every POST may).
     pub has_body: bool,
 }
 
-/// The first segment of every route: anything else in that place is a tenant.
-const ROOTS: [&str; 4] = [
-    "message:send",
-    "message:stream",
-    "tasks",
-    "extendedAgentCard",
-];
-
-/// Resolves verb and path; `None` for a path that is no REST route.
+/// Resolves verb and path with the routes of [`Operation::rest`]; `None` for a path that is no
+/// REST route.
 pub(crate) fn route(verb: &Method, path: &str) -> Option<Route> {
+    let verb = match *verb {
+        Method::GET => Verb::Get,
+        Method::POST => Verb::Post,
+        Method::DELETE => Verb::Delete,
+        _ => return None,
+    };
     let mut segs: Vec<String> = path
         .trim_matches('/')
         .split('/')
@@ -60,65 +61,21 @@ pub(crate) fn route(verb: &Method, path: &str) -> Option<Route> {
         segs.drain(..2);
     }
     let mut params = Map::new();
-    if segs.len() >= 2 && !ROOTS.contains(&segs[0].as_str()) {
+    // The first segment of every route: anything else in that place is a tenant.
+    if segs.len() >= 2 && !RestRoute::roots().any(|root| root == segs[0]) {
         params.insert("tenant".into(), Value::String(segs.remove(0)));
     }
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let put = |params: &mut Map<String, Value>, k: &str, v: &str| {
-        params.insert(k.into(), Value::String(v.to_owned()));
-    };
-    let (method, has_body) = match (verb, s.as_slice()) {
-        (&Method::POST, ["message:send"]) => ("SendMessage", true),
-        (&Method::POST, ["message:stream"]) => ("SendStreamingMessage", true),
-        (&Method::GET, ["tasks"]) => ("ListTasks", false),
-        (&Method::GET, ["extendedAgentCard"]) => ("GetExtendedAgentCard", false),
-        (_, ["tasks", id]) => match (verb, action(id)) {
-            (&Method::POST, Some((id, "cancel"))) => {
-                put(&mut params, "id", id);
-                ("CancelTask", true)
-            }
-            (&Method::POST | &Method::GET, Some((id, "subscribe"))) => {
-                put(&mut params, "id", id);
-                ("SubscribeToTask", *verb == Method::POST)
-            }
-            (&Method::GET, _) => {
-                put(&mut params, "id", id);
-                ("GetTask", false)
-            }
-            _ => return None,
-        },
-        (_, ["tasks", task, "pushNotificationConfigs"]) => {
-            put(&mut params, "taskId", task);
-            match *verb {
-                Method::POST => ("CreateTaskPushNotificationConfig", true),
-                Method::GET => ("ListTaskPushNotificationConfigs", false),
-                _ => return None,
-            }
-        }
-        (_, ["tasks", task, "pushNotificationConfigs", config]) => {
-            put(&mut params, "taskId", task);
-            put(&mut params, "id", config);
-            match *verb {
-                Method::GET => ("GetTaskPushNotificationConfig", false),
-                Method::DELETE => ("DeleteTaskPushNotificationConfig", false),
-                _ => return None,
-            }
-        }
-        _ => return None,
-    };
+    let (op, fields) = Operation::from_rest(verb, &s)?;
+    for (name, value) in fields {
+        params.insert(name.into(), Value::String(value));
+    }
     Some(Route {
         agent,
-        method,
+        op,
         path_params: params,
-        has_body,
+        has_body: verb == Verb::Post,
     })
-}
-
-/// Splits `{id}:cancel` / `{id}:subscribe` at the last colon, only for those two actions (a task
-/// id may itself hold a colon).
-fn action(seg: &str) -> Option<(&str, &str)> {
-    let (id, act) = seg.rsplit_once(':')?;
-    (matches!(act, "cancel" | "subscribe") && !id.is_empty()).then_some((id, act))
 }
 
 /// Query parameters with their ProtoJSON types (spec digest §1.3): numbers and booleans by
@@ -188,7 +145,7 @@ pub(crate) async fn call(
     body: &[u8],
 ) -> Result<Answer, A2aError> {
     let params = params(route, query, body)?;
-    ops::invoke(runtime, &call, route.method, Some(&params)).await
+    ops::invoke(runtime, &call, route.op, Some(&params)).await
 }
 
 /// The HTTP status of an error.
@@ -240,7 +197,7 @@ mod tests {
     use super::*;
 
     fn r(verb: Method, path: &str) -> Option<(Option<String>, &'static str, Value)> {
-        route(&verb, path).map(|r| (r.agent, r.method, Value::Object(r.path_params)))
+        route(&verb, path).map(|r| (r.agent, r.op.name(), Value::Object(r.path_params)))
     }
 
     #[test]
