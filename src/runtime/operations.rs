@@ -345,8 +345,12 @@ impl Runtime {
         immediate: bool,
         history: Option<i32>,
     ) -> Result<SendMessageResponse, A2aError> {
-        let mut waited = 0;
+        // The first send may still be creating the task, or running the turn that adds this
+        // message: wait on what changes then (the task's publications, the log's durable
+        // frontier), up to a deadline, instead of polling.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         loop {
+            let expired = tokio::time::Instant::now() >= deadline;
             let live = self.inner.live.get(task_id);
             let (task, reply, settled, ticket) = match &live {
                 Some(core) => {
@@ -360,17 +364,17 @@ impl Runtime {
                         let settled = rec.reply.is_some() || s.is_terminal() || s.is_interrupted();
                         (rec.task, rec.reply, settled, None)
                     }
-                    None if waited < 200 => {
-                        waited += 1;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    None if !expired => {
+                        let _ = tokio::time::timeout_at(deadline, self.inner.log.next_durable())
+                            .await;
                         continue;
                     }
                     None => return Err(A2aError::task_not_found(task_id)),
                 },
             };
             let has_message = task.history.iter().any(|m| m.message_id == message_id);
-            if (has_message && (immediate || settled)) || waited > 400 {
-                if waited > 400 {
+            if (has_message && (immediate || settled)) || expired {
+                if expired {
                     tracing::warn!(
                         task_id,
                         "a repeated send's turn never showed; answering the task as it is"
@@ -389,9 +393,14 @@ impl Runtime {
                         .await
                         .map_err(|_| internal("task stopped"))?;
                 }
-                _ => {
-                    waited += 1;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+                Some(core) => {
+                    let mut rx = core.watch();
+                    rx.mark_unchanged();
+                    let _ = tokio::time::timeout_at(deadline, rx.changed()).await;
+                }
+                None => {
+                    let _ =
+                        tokio::time::timeout_at(deadline, self.inner.log.next_durable()).await;
                 }
             }
         }

@@ -428,6 +428,12 @@ impl Log {
         self.writer.durable(self.writer.applied()).await
     }
 
+    /// Completes when more of the log next becomes durable: what a waiter for another
+    /// writer's commit waits on, instead of polling.
+    pub async fn next_durable(&self) {
+        self.writer.frontier_moved().await;
+    }
+
     /// Flushes everything and waits for it (shutdown).
     pub async fn flush(&self) -> Result<(), StoreError> {
         let store = self.store.clone();

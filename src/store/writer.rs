@@ -170,6 +170,13 @@ impl StoreWriter {
         self.tx.max_capacity() - self.tx.capacity()
     }
 
+    /// Completes when the durable frontier next moves (or the store fails or closes).
+    pub(crate) async fn frontier_moved(&self) {
+        let mut rx = self.frontier.clone();
+        rx.mark_unchanged();
+        let _ = rx.changed().await;
+    }
+
     /// Whether a write or flush failed: from then on nothing is acknowledged.
     pub(crate) fn failed(&self) -> bool {
         self.frontier.borrow().failed
