@@ -365,8 +365,8 @@ impl Runtime {
                         (rec.task, rec.reply, settled, None)
                     }
                     None if !expired => {
-                        let _ = tokio::time::timeout_at(deadline, self.inner.log.next_durable())
-                            .await;
+                        let _ =
+                            tokio::time::timeout_at(deadline, self.inner.log.next_durable()).await;
                         continue;
                     }
                     None => return Err(A2aError::task_not_found(task_id)),
@@ -399,8 +399,7 @@ impl Runtime {
                     let _ = tokio::time::timeout_at(deadline, rx.changed()).await;
                 }
                 None => {
-                    let _ =
-                        tokio::time::timeout_at(deadline, self.inner.log.next_durable()).await;
+                    let _ = tokio::time::timeout_at(deadline, self.inner.log.next_durable()).await;
                 }
             }
         }

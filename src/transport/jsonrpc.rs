@@ -8,24 +8,33 @@ use crate::Runtime;
 use crate::protocol::{A2aError, ErrorKind, Operation, jsonrpc, negotiate};
 use crate::runtime::TaskStream;
 
-/// The outcome of one call: the response body (or, for the streaming methods, the stream to send
-/// as server-sent events), and the error if it failed (for the HTTP status).
-pub(crate) struct Reply {
-    pub body: Vec<u8>,
-    pub error: Option<ErrorKind>,
-    pub stream: Option<(Value, TaskStream)>,
-    /// The call used the 0.3 protocol: stream events go out in its shapes.
-    pub legacy: bool,
+/// The outcome of one call.
+pub(crate) enum Reply {
+    /// A JSON-RPC response; `error` is the kind of the error it carries, if any (it picks the
+    /// HTTP status: 429 for an overloaded agent, else 200).
+    Body {
+        body: Vec<u8>,
+        error: Option<ErrorKind>,
+    },
+    /// Server-sent events, each wrapped in a response with the request's `id`.
+    Stream {
+        id: Value,
+        stream: Box<TaskStream>,
+        /// The call used the 0.3 protocol: events go out in its shapes.
+        legacy: bool,
+    },
 }
 
 impl Reply {
     fn err(id: &Value, e: &A2aError) -> Self {
-        Self {
+        Self::Body {
             body: jsonrpc::error(id, e),
             error: Some(e.kind),
-            stream: None,
-            legacy: false,
         }
+    }
+
+    fn ok(body: Vec<u8>) -> Self {
+        Self::Body { body, error: None }
     }
 }
 
@@ -45,16 +54,10 @@ pub(crate) async fn call(
     let legacy_op = Operation::from_v03_name(req.method).filter(|_| legacy::is_legacy(version));
     if let Some(op) = legacy_op {
         return match legacy::call(runtime, &call, op, req.params).await {
-            Ok(legacy::Legacy::Result(v)) => Reply {
-                body: jsonrpc::success(&id, &v),
-                error: None,
-                stream: None,
-                legacy: true,
-            },
-            Ok(legacy::Legacy::Stream(s)) => Reply {
-                body: Vec::new(),
-                error: None,
-                stream: Some((id, *s)),
+            Ok(legacy::Legacy::Result(v)) => Reply::ok(jsonrpc::success(&id, &v)),
+            Ok(legacy::Legacy::Stream(stream)) => Reply::Stream {
+                id,
+                stream,
                 legacy: true,
             },
             Err(e) => Reply::err(&id, &e),
@@ -72,23 +75,14 @@ pub(crate) async fn call(
         return Reply::err(&id, &e);
     };
     let answer = ops::invoke(runtime, &call, op, req.params).await;
-    let body = match answer {
-        Ok(Answer::Json(result)) => jsonrpc::success_raw(&id, &result),
-        Ok(Answer::Empty) => jsonrpc::success_raw(&id, b"null"),
-        Ok(Answer::Stream(stream)) => {
-            return Reply {
-                body: Vec::new(),
-                error: None,
-                stream: Some((id, *stream)),
-                legacy: false,
-            };
-        }
-        Err(e) => return Reply::err(&id, &e),
-    };
-    Reply {
-        body,
-        error: None,
-        stream: None,
-        legacy: false,
+    match answer {
+        Ok(Answer::Json(result)) => Reply::ok(jsonrpc::success_raw(&id, &result)),
+        Ok(Answer::Empty) => Reply::ok(jsonrpc::success_raw(&id, b"null")),
+        Ok(Answer::Stream(stream)) => Reply::Stream {
+            id,
+            stream,
+            legacy: false,
+        },
+        Err(e) => Reply::err(&id, &e),
     }
 }
