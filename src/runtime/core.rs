@@ -439,3 +439,6 @@ pub(crate) fn new_task(
     }
     (record, commit)
 }
+
+#[cfg(test)]
+mod tests;

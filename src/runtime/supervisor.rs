@@ -136,3 +136,66 @@ impl Actor for AgentSupervisor {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::config::AgentSpec;
+    use crate::runtime::{Agent, AgentError, Runtime, RuntimeConfig, TaskContext};
+    use crate::store::failing::Failing;
+
+    struct Quick;
+
+    impl Agent for Quick {
+        async fn on_message(&self, ctx: TaskContext) -> Result<(), AgentError> {
+            ctx.complete().await
+        }
+    }
+
+    /// Waits (in paused time: at once) until `cond` holds; returns how long that took.
+    async fn until(cond: impl Fn() -> bool) -> Duration {
+        let start = tokio::time::Instant::now();
+        while !cond() {
+            assert!(
+                start.elapsed() < Duration::from_secs(3600),
+                "never happened"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        start.elapsed()
+    }
+
+    /// A dead agent actor comes back after its backoff, doubled per restart in the window; the
+    /// death past `max_restarts` is the last, and readiness names the agent from then on.
+    #[tokio::test(start_paused = true)]
+    async fn supervision_restarts_with_doubling_backoff_then_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Failing::open(dir.path()));
+        let rt = Runtime::with_store(store, &RuntimeConfig::new(dir.path()))
+            .await
+            .unwrap();
+        let mut spec = AgentSpec::new("flaky");
+        spec.restart.backoff_ms = 10_000;
+        spec.restart.max_restarts = 2;
+        spec.restart.window_secs = 3600;
+        rt.add_agent(spec, Quick).await.unwrap();
+        for n in 0..2u32 {
+            assert!(rt.crash_agent_actor("flaky"));
+            until(|| !rt.is_healthy("flaky")).await;
+            let took = until(|| rt.is_healthy("flaky")).await;
+            let backoff = Duration::from_millis(10_000 << n);
+            assert!(
+                took >= backoff - Duration::from_millis(5) && took < backoff * 2,
+                "restart {n} came after {took:?}, its backoff is {backoff:?}"
+            );
+        }
+        assert!(rt.crash_agent_actor("flaky"));
+        until(|| !rt.is_healthy("flaky")).await;
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert!(!rt.is_healthy("flaky"), "given up on: not restarted");
+        let why = rt.unready_reasons().join("; ");
+        assert!(why.contains("agents not running: flaky"), "{why}");
+    }
+}

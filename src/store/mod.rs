@@ -29,9 +29,11 @@
 //! the log keep it as a `t/` record with no task in it; both read the same.
 
 mod claims;
+#[cfg(test)]
+pub(crate) mod failing;
 mod push;
 #[cfg(test)]
-mod recording;
+pub(crate) mod recording;
 mod records;
 mod retention;
 mod sled_store;
