@@ -153,7 +153,7 @@ impl A2aGrpc {
             binding: "grpc",
             last_event_id: meta.last_event_id,
             extensions: &meta.extensions,
-            card: &self.card,
+            card: &|| (*self.card).clone(),
         };
         let op = Operation::from_name(method.name())
             .ok_or_else(|| Status::unimplemented(format!("no operation {}", method.name())))?;

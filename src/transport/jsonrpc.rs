@@ -51,7 +51,9 @@ pub(crate) async fn call(
     };
     let id = req.id;
     // A 0.3 client names a 0.3 method and sends no version (or 0.x): the legacy adapter.
-    let legacy_op = Operation::from_v03_name(req.method).filter(|_| legacy::is_legacy(version));
+    let legacy_op = legacy::is_legacy(version)
+        .then(|| Operation::from_v03_name(req.method))
+        .flatten();
     if let Some(op) = legacy_op {
         return match legacy::call(runtime, &call, op, req.params).await {
             Ok(legacy::Legacy::Result(v)) => Reply::ok(jsonrpc::success(&id, &v)),

@@ -26,7 +26,9 @@ pub(crate) struct Call<'a> {
     /// Extensions the client activated (`A2A-Extensions`).
     pub extensions: &'a [String],
     /// Where the agent's card says it is served (the extended card names the same URLs).
-    pub card: &'a super::card::CardUrls,
+    /// Built only when an operation needs it (GetExtendedAgentCard): it costs a few
+    /// allocations, on every call otherwise.
+    pub card: &'a (dyn Fn() -> super::card::CardUrls + Sync),
 }
 
 /// What an operation answers.
@@ -108,7 +110,7 @@ pub(crate) async fn invoke(
             let spec = runtime.agent(agent).ok_or_else(|| {
                 A2aError::with_message(ErrorKind::InvalidRequest, format!("no agent {agent:?}"))
             })?;
-            json(&super::card::extended_card(&spec, call.card)?)
+            json(&super::card::extended_card(&spec, &(call.card)())?)
         }
     }
 }

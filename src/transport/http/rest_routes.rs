@@ -60,7 +60,6 @@ pub(super) async fn rest_route(
         .as_ref()
         .map(|a| format!("/agents/{a}"))
         .unwrap_or_default();
-    let urls = card_urls(&st, &headers, &agent, &path);
     let call = ops::Call {
         agent: &agent,
         caller: ANONYMOUS,
@@ -68,7 +67,7 @@ pub(super) async fn rest_route(
         binding: "http",
         last_event_id: last_event_id(&headers),
         extensions: &extensions,
-        card: &urls,
+        card: &|| card_urls(&st, &headers, &agent, &path),
     };
     let query = uri.query().unwrap_or("");
     let answer = if legacy {

@@ -62,7 +62,6 @@ pub(super) async fn rpc(
         Err(resp) => return resp,
     };
     let extensions = requested_extensions(headers);
-    let urls = card_urls(st, headers, agent, path);
     let call = ops::Call {
         agent,
         caller: ANONYMOUS,
@@ -70,7 +69,7 @@ pub(super) async fn rpc(
         binding: "http",
         last_event_id: last_event_id(headers),
         extensions: &extensions,
-        card: &urls,
+        card: &|| card_urls(st, headers, agent, path),
     };
     let reply = jsonrpc::call(&st.runtime, call, requested_version(headers, uri), &bytes).await;
     let resp = match reply {
