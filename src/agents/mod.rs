@@ -74,7 +74,10 @@ async fn register(
         .remote_with(url, headers)
         .await
         .map(|_| ())
-        .map_err(|e| RuntimeError::Actor(format!("remote agent {url}: {e}")))
+        .map_err(|source| RuntimeError::Remote {
+            url: url.to_owned(),
+            source,
+        })
 }
 
 /// Starts the built-in agent a manifest names.

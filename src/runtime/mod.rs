@@ -67,6 +67,20 @@ pub enum RuntimeError {
     InvalidSpec(String),
     #[error("actor system: {0}")]
     Actor(String),
+    /// An actor or a reply channel of the actor system failed; its error is the source.
+    #[error("actor system: {context}: {source}")]
+    ActorFailed {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A remote agent a manifest names could not be set up.
+    #[error("remote agent {url}: {source}")]
+    Remote {
+        url: String,
+        #[source]
+        source: crate::client::ClientError,
+    },
 }
 
 /// How the runtime stores its log.
@@ -254,9 +268,12 @@ impl Runtime {
         if let Some(ttl) = config.retention.finished_ttl {
             tokio::spawn(reap_loop(log.clone(), ttl, shutdown.subscribe()));
         }
-        let (supervisor, _) = Actor::spawn(None, AgentSupervisor, ())
-            .await
-            .map_err(|e| RuntimeError::Actor(e.to_string()))?;
+        let (supervisor, _) = Actor::spawn(None, AgentSupervisor, ()).await.map_err(|e| {
+            RuntimeError::ActorFailed {
+                context: "cannot start the agent supervisor",
+                source: Box::new(e),
+            }
+        })?;
         let remotes = Arc::new(
             Remotes::start(config.remote.clone())
                 .await
@@ -312,7 +329,10 @@ impl Runtime {
             .cast(SupervisorMsg::Start(entry.clone(), tx))
             .map_err(|e| RuntimeError::Actor(e.to_string()))?;
         rx.await
-            .map_err(|e| RuntimeError::Actor(e.to_string()))?
+            .map_err(|e| RuntimeError::ActorFailed {
+                context: "the agent supervisor did not answer",
+                source: Box::new(e),
+            })?
             .map_err(RuntimeError::Actor)?;
         if let Ok(mut agents) = self.inner.agents.write() {
             agents.insert(name, entry);

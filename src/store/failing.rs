@@ -27,7 +27,11 @@ impl Failing {
 
     fn check(&self) -> Result<(), StoreError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(StoreError::Io("No space left on device (injected)".into()));
+            let full = std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "No space left on device (injected)",
+            );
+            return Err(StoreError::engine("injected", full));
         }
         Ok(())
     }

@@ -59,10 +59,53 @@ use crate::protocol::{TaskState, Timestamp};
 pub enum StoreError {
     #[error("storage I/O failed: {0}")]
     Io(String),
+    /// The engine (or the OS under it) failed; its error is the source. Shared, since one
+    /// failure reaches every waiter. The message repeats the source's, for logs that print only
+    /// the top error.
+    #[error("storage I/O failed: {context}: {source}")]
+    Engine {
+        context: String,
+        #[source]
+        source: EngineError,
+    },
+    /// An earlier write or flush failed, so nothing is acknowledged any more; the source is
+    /// that first failure.
+    #[error("the store stopped acknowledging after a failure: {0}")]
+    Failed(#[source] Arc<StoreError>),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("the store writer has stopped")]
     Closed,
+}
+
+impl StoreError {
+    /// An engine failure in `context`, keeping `source`.
+    pub fn engine(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Engine {
+            context: context.into(),
+            source: EngineError(Arc::new(source)),
+        }
+    }
+}
+
+/// An engine's error, shared (cheap to clone). Its source is the engine's error itself, so a
+/// walk down `Error::source` reaches it (to downcast to `std::io::Error`, say).
+#[derive(Debug, Clone)]
+pub struct EngineError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for EngineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
 }
 
 /// One change in a batch.
@@ -441,7 +484,7 @@ impl Log {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.flush())
             .await
-            .map_err(|e| StoreError::Io(format!("flush: {e}")))?
+            .map_err(|e| StoreError::engine("flush", e))?
     }
 
     /// Records waiting in the writer's queue (a gauge).

@@ -27,7 +27,7 @@ impl SledStore {
             .flush_every_ms(flush_every_ms)
             .open()
             .map_err(|e| {
-                StoreError::Io(format!("cannot open data directory {}: {e}", dir.display()))
+                StoreError::engine(format!("cannot open data directory {}", dir.display()), e)
             })?;
         let tree = db.open_tree("a2a").map_err(io)?;
         Ok(Self { db, tree })
@@ -37,7 +37,7 @@ impl SledStore {
 fn io(e: sled::Error) -> StoreError {
     match e {
         sled::Error::Corruption { .. } => StoreError::Corrupt(e.to_string()),
-        other => StoreError::Io(other.to_string()),
+        other => StoreError::engine("sled", other),
     }
 }
 

@@ -100,6 +100,7 @@ impl StoreWriter {
             handed: AtomicU64::new(0),
             flusher: Signal::default(),
             claims,
+            failure: std::sync::Mutex::new(None),
         });
         tokio::spawn(write_loop(store.clone(), rx, shared.clone(), durability));
         // Engine batches and flushes block: they get threads of their own.
@@ -119,7 +120,7 @@ impl StoreWriter {
         if let Err(e) = started {
             // Nothing could reach the disk: say so to every waiter instead of hanging them.
             tracing::error!(error = %e, "cannot start the store threads; acknowledgements stop");
-            shared.frontier.send_modify(|f| f.failed = true);
+            shared.fail(StoreError::engine("cannot start the store threads", e));
             shared.closed.store(true, Ordering::Release);
             shared.hand_over.wake();
         }
@@ -153,7 +154,7 @@ impl StoreWriter {
         if f.durable >= ticket {
             Ok(())
         } else {
-            Err(StoreError::Io("flush failed; see the server log".into()))
+            Err(self.shared.failure())
         }
     }
 
@@ -183,6 +184,24 @@ impl StoreWriter {
     }
 }
 
+impl Shared {
+    /// Records the first failure and stops acknowledgements.
+    fn fail(&self, e: StoreError) {
+        if let Ok(mut first) = self.failure.lock() {
+            first.get_or_insert_with(|| Arc::new(e));
+        }
+        self.frontier.send_modify(|f| f.failed = true);
+    }
+
+    /// The refusal a waiter gets once the store failed, naming the first failure.
+    fn failure(&self) -> StoreError {
+        match self.failure.lock().ok().and_then(|f| f.clone()) {
+            Some(first) => StoreError::Failed(first),
+            None => StoreError::Io("the store failed; see the server log".into()),
+        }
+    }
+}
+
 struct Shared {
     applied: AtomicU64,
     /// The newest ticket someone waits to see durable: flushes happen only for waiters.
@@ -197,6 +216,8 @@ struct Shared {
     handed: AtomicU64,
     /// Wakes the flush thread.
     flusher: Signal,
+    /// The first failure, which every later refusal names as its source.
+    failure: std::sync::Mutex<Option<Arc<StoreError>>>,
     /// Which idempotency keys the log may hold.
     claims: Arc<ClaimFilter>,
 }
@@ -265,9 +286,7 @@ async fn write_loop(
         metrics::histogram!("a2a_store_batch_commits").record(waiting.len() as f64);
         wait_for_room(&store, &shared).await;
         let result = if shared.frontier.borrow().failed {
-            Err(StoreError::Io(
-                "the store failed earlier; see the server log".into(),
-            ))
+            Err(shared.failure())
         } else {
             store.stage(ops);
             Ok(())
@@ -313,7 +332,7 @@ async fn wait_for_room(store: &Staging, shared: &Shared) {
 fn handed_over(shared: &Shared, done: Result<(), StoreError>) -> bool {
     if let Err(e) = &done {
         tracing::error!(error = %e, "the store failed; acknowledgements stop");
-        shared.frontier.send_modify(|f| f.failed = true);
+        shared.fail(e.clone());
     }
     shared.drained.notify_waiters();
     done.is_ok()
@@ -410,7 +429,7 @@ fn flush(store: &Staging, shared: &Shared, handed: u64) -> bool {
     let started = std::time::Instant::now();
     if let Err(e) = store.flush_engine() {
         tracing::error!(error = %e, "the store failed; acknowledgements stop");
-        shared.frontier.send_modify(|f| f.failed = true);
+        shared.fail(e);
         return false;
     }
     shared

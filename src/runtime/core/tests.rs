@@ -131,8 +131,22 @@ async fn a_failed_commit_is_refused_and_the_task_refuses_after_it() {
         matches!(outcome, Err(Refused::Storage(_))),
         "the failure is reported: {outcome:?}"
     );
-    // The log stops acknowledging for good, and says so.
+    // The log stops acknowledging for good, says so, and keeps the cause as the error's source.
     assert!(log.is_failed());
+    let refused = log
+        .read_committed()
+        .await
+        .expect_err("nothing is acknowledged any more");
+    let mut cause: &dyn std::error::Error = &refused;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let io = cause.downcast_ref::<std::io::Error>();
+    assert_eq!(
+        io.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::StorageFull),
+        "{refused}"
+    );
     let next = core
         .apply(Change::Status(TaskState::Completed, None), None)
         .await;
