@@ -235,6 +235,19 @@ async fn reap_loop(log: Log, ttl: Duration, mut shutdown: tokio::sync::watch::Re
     }
 }
 
+/// A child's exit as a supervisor reads it from a supervision event: which actor, and why (its
+/// error, its stop reason, or "stopped"); `None` for events that are no exit.
+pub(crate) fn child_exit(evt: &ractor::SupervisionEvent) -> Option<(ractor::ActorId, String)> {
+    match evt {
+        ractor::SupervisionEvent::ActorFailed(cell, err) => Some((cell.get_id(), err.to_string())),
+        ractor::SupervisionEvent::ActorTerminated(cell, _, reason) => Some((
+            cell.get_id(),
+            reason.clone().unwrap_or_else(|| "stopped".into()),
+        )),
+        _ => None,
+    }
+}
+
 pub(crate) fn internal(e: impl std::fmt::Display) -> A2aError {
     A2aError::with_message(ErrorKind::Internal, format!("internal error: {e}"))
 }

@@ -92,14 +92,10 @@ impl Actor for AgentSupervisor {
         evt: SupervisionEvent,
         st: &mut SupervisorState,
     ) -> Result<(), ActorProcessingErr> {
-        let (cell, why) = match &evt {
-            SupervisionEvent::ActorFailed(cell, err) => (cell, err.to_string()),
-            SupervisionEvent::ActorTerminated(cell, _, reason) => {
-                (cell, reason.clone().unwrap_or_else(|| "stopped".into()))
-            }
-            _ => return Ok(()),
+        let Some((id, why)) = super::child_exit(&evt) else {
+            return Ok(());
         };
-        let Some(name) = st.by_actor.remove(&cell.get_id()) else {
+        let Some(name) = st.by_actor.remove(&id) else {
             return Ok(());
         };
         let Some((entry, restarts)) = st.agents.get_mut(&name) else {

@@ -237,14 +237,10 @@ impl Actor for Node {
         evt: SupervisionEvent,
         st: &mut NodeState,
     ) -> Result<(), ActorProcessingErr> {
-        let (cell, why) = match &evt {
-            SupervisionEvent::ActorFailed(cell, err) => (cell, err.to_string()),
-            SupervisionEvent::ActorTerminated(cell, _, reason) => {
-                (cell, reason.clone().unwrap_or_else(|| "stopped".into()))
-            }
-            _ => return Ok(()),
+        let Some((id, why)) = crate::runtime::child_exit(&evt) else {
+            return Ok(());
         };
-        let Some(part) = st.by_actor.remove(&cell.get_id()) else {
+        let Some(part) = st.by_actor.remove(&id) else {
             return Ok(());
         };
         if let Some(child) = st.children.get_mut(&part) {
