@@ -22,9 +22,14 @@ where
 {
     match Option::<serde_json::Value>::deserialize(d)? {
         None | Some(serde_json::Value::Null) => Ok(T::default()),
-        Some(v @ (serde_json::Value::String(_) | serde_json::Value::Number(_))) => {
-            Ok(T::deserialize(v).unwrap_or_default())
+        Some(serde_json::Value::String(s)) => {
+            // A name, or a number written as a string (REST query values are all strings).
+            match s.trim().parse::<i64>() {
+                Ok(n) => Ok(T::deserialize(serde_json::Value::from(n)).unwrap_or_default()),
+                Err(_) => Ok(T::deserialize(serde_json::Value::String(s)).unwrap_or_default()),
+            }
         }
+        Some(v @ serde_json::Value::Number(_)) => Ok(T::deserialize(v).unwrap_or_default()),
         Some(v) => T::deserialize(v).map_err(de::Error::custom),
     }
 }

@@ -351,7 +351,10 @@ impl Runtime {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         loop {
             let expired = tokio::time::Instant::now() >= deadline;
+            // Watch before reading, so a change between the read and the wait is not missed.
+            let mut durable = self.inner.log.durable_watch();
             let live = self.inner.live.get(task_id);
+            let mut published = live.as_ref().map(|core| core.watch());
             let (task, reply, settled, ticket) = match &live {
                 Some(core) => {
                     let (task, p) = core.snapshot().await;
@@ -365,8 +368,7 @@ impl Runtime {
                         (rec.task, rec.reply, settled, None)
                     }
                     None if !expired => {
-                        let _ =
-                            tokio::time::timeout_at(deadline, self.inner.log.next_durable()).await;
+                        let _ = tokio::time::timeout_at(deadline, durable.moved()).await;
                         continue;
                     }
                     None => return Err(A2aError::task_not_found(task_id)),
@@ -386,20 +388,17 @@ impl Runtime {
                 }
                 return Ok(response(task, reply.as_ref(), history));
             }
-            match live {
-                Some(core) if has_message => {
-                    let mut rx = core.watch();
+            match published.as_mut() {
+                Some(rx) if has_message => {
                     rx.wait_for(Published::settled)
                         .await
                         .map_err(|_| internal("task stopped"))?;
                 }
-                Some(core) => {
-                    let mut rx = core.watch();
-                    rx.mark_unchanged();
+                Some(rx) => {
                     let _ = tokio::time::timeout_at(deadline, rx.changed()).await;
                 }
                 None => {
-                    let _ = tokio::time::timeout_at(deadline, self.inner.log.next_durable()).await;
+                    let _ = tokio::time::timeout_at(deadline, durable.moved()).await;
                 }
             }
         }

@@ -227,6 +227,15 @@ struct Running {
     grpc_url: Option<String>,
 }
 
+impl Drop for Running {
+    /// A server dropped without [`Server::shutdown`] still stops listening (and its node stops;
+    /// the log is flushed by its own background flush, not waited for).
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.node.stop(None);
+    }
+}
+
 /// A runtime and the listeners serving it, under one supervising actor.
 pub struct Server {
     runtime: Runtime,
@@ -401,7 +410,7 @@ impl Server {
         }
         let drained = self.runtime.shutdown(self.grace).await;
         if let Some(r) = self.running {
-            node::stop(r.node, Duration::from_secs(1)).await;
+            node::stop(r.node.clone(), Duration::from_secs(1)).await;
         }
         drained.map_err(ServerError::Flush)?;
         tracing::info!("log flushed; bye");

@@ -73,6 +73,11 @@ enum Binding {
     Grpc(transport::grpc::A2aGrpc),
 }
 
+/// Whether the server is stopping: told so, or its `Server` is gone (the sender dropped).
+fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
+}
+
 /// A listener as the node knows it: enough to start it again.
 struct ListenerSpec {
     part: Part,
@@ -81,6 +86,9 @@ struct ListenerSpec {
     /// The socket bound at start (so start-up fails on a taken port); later starts rebind.
     first: Mutex<Option<TcpListener>>,
     stop: watch::Receiver<bool>,
+    /// The running accept loop, so the node can end it the moment the listener dies (a killed
+    /// actor's state, which also holds it, lives on inside the supervision event until dropped).
+    accept_loop: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 struct Child {
@@ -128,7 +136,7 @@ impl Node {
     /// Marks `part` down and schedules its restart, unless the server is stopping.
     fn schedule_restart(myself: &ActorRef<NodeMsg>, st: &mut NodeState, part: Part, why: &str) {
         st.runtime.set_down(part.name(), Some(why.to_owned()));
-        if *st.stop.borrow() {
+        if stopping(&st.stop) {
             return;
         }
         let Some(child) = st.children.get_mut(&part) else {
@@ -184,6 +192,7 @@ impl Actor for Node {
                 binding,
                 first: Mutex::new(Some(listener)),
                 stop: args.stop.clone(),
+                accept_loop: Mutex::new(None),
             });
             st.children.insert(
                 part,
@@ -215,7 +224,7 @@ impl Actor for Node {
                 }
             }
             NodeMsg::Restart(part) => {
-                if *st.stop.borrow() {
+                if stopping(&st.stop) {
                     return Ok(());
                 }
                 if let Err(why) = Self::spawn_child(&myself, st, part).await {
@@ -245,6 +254,16 @@ impl Actor for Node {
         };
         if let Some(child) = st.children.get_mut(&part) {
             child.actor = None;
+            // The old accept loop must not go on accepting beside the one the restart starts.
+            if let Some(accepting) = child
+                .spec
+                .accept_loop
+                .lock()
+                .ok()
+                .and_then(|mut a| a.take())
+            {
+                accepting.abort();
+            }
         }
         Self::schedule_restart(&myself, st, part, &why);
         Ok(())
@@ -273,8 +292,9 @@ pub(super) async fn stop(node: ActorRef<NodeMsg>, wait: Duration) {
         .await;
 }
 
-/// A listener actor: accepts on its socket in a task of its own, which it owns (the task ends
-/// with the actor, even when the actor is killed, since the state that holds it is dropped).
+/// A listener actor: accepts on its socket in a task of its own. The task ends when the actor
+/// stops (its state is dropped), and when it dies the node aborts it at once (a killed actor's
+/// state is handed to the supervisor inside the event, so dropping it cannot be relied on).
 struct Listener;
 
 pub(crate) enum ListenerMsg {
@@ -308,7 +328,7 @@ impl Actor for Listener {
                 .map_err(|e| format!("cannot listen on {}: {e}", spec.addr))?,
         };
         tracing::debug!(part = spec.part.name(), addr = %spec.addr, "listening");
-        let mut stop = spec.stop.clone();
+        let stop = spec.stop.clone();
         let binding = spec.binding.clone();
         let task = tokio::spawn(async move {
             let mut until = stop.clone();
@@ -327,10 +347,13 @@ impl Actor for Listener {
                     }
                 }
             };
-            if !*stop.borrow_and_update() {
+            if !stopping(&stop) {
                 let _ = myself.cast(ListenerMsg::Ended(ended));
             }
         });
+        if let Ok(mut accepting) = spec.accept_loop.lock() {
+            *accepting = Some(task.abort_handle());
+        }
         Ok(ServeTask(task))
     }
 

@@ -51,7 +51,7 @@ pub use records::{EventRecord, TaskRecord};
 pub use retention::{MIN_EVENTS_KEPT, Retention};
 pub use sled_store::SledStore;
 pub use staging::STAGED_LIMIT;
-pub use writer::{Applied, Durability};
+pub use writer::{Applied, Durability, DurableWatch};
 
 use crate::protocol::{TaskState, Timestamp};
 
@@ -475,10 +475,10 @@ impl Log {
         self.writer.durable(self.writer.applied()).await
     }
 
-    /// Completes when more of the log next becomes durable: what a waiter for another
-    /// writer's commit waits on, instead of polling.
-    pub async fn next_durable(&self) {
-        self.writer.frontier_moved().await;
+    /// A watch that completes when more of the log becomes durable: what a waiter for another
+    /// writer's commit takes before it reads and waits on after, instead of polling.
+    pub fn durable_watch(&self) -> DurableWatch {
+        self.writer.durable_watch()
     }
 
     /// Flushes everything and waits for it (shutdown).

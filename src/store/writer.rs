@@ -65,6 +65,17 @@ struct Frontier {
     failed: bool,
 }
 
+/// Tells when more of the log became durable (or the store failed) after it was taken: take it
+/// before a read, wait on it after, and no change in between is missed.
+pub struct DurableWatch(watch::Receiver<Frontier>);
+
+impl DurableWatch {
+    /// Completes when the durable frontier moved since the watch was taken or last waited on.
+    pub async fn moved(&mut self) {
+        let _ = self.0.changed().await;
+    }
+}
+
 struct Request {
     commit: Commit,
     reply: oneshot::Sender<Result<Applied, StoreError>>,
@@ -171,11 +182,11 @@ impl StoreWriter {
         self.tx.max_capacity() - self.tx.capacity()
     }
 
-    /// Completes when the durable frontier next moves (or the store fails or closes).
-    pub(crate) async fn frontier_moved(&self) {
+    /// A watch of the durable frontier from now on: see [`DurableWatch`].
+    pub(crate) fn durable_watch(&self) -> DurableWatch {
         let mut rx = self.frontier.clone();
         rx.mark_unchanged();
-        let _ = rx.changed().await;
+        DurableWatch(rx)
     }
 
     /// Whether a write or flush failed: from then on nothing is acknowledged.

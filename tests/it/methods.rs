@@ -163,6 +163,21 @@ async fn list_tasks_filters_sorts_and_pages() {
         .await
         .unwrap();
     assert_eq!(rest["totalSize"], 7, "REST too: {rest}");
+    // A state number as a string, as a REST query carries it, still filters.
+    let waiting_rest: Value = s
+        .client
+        .get(format!("{}/tasks?status=6", s.url))
+        .header("A2A-Version", "1.0")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting_rest["totalSize"], 1,
+        "status=6 is INPUT_REQUIRED: {waiting_rest}"
+    );
     let wrong = s.rpc("ListTasks", json!({"status": {"state": 1}})).await;
     assert_eq!(code(&wrong), -32602, "{wrong}");
     let both = s

@@ -234,3 +234,33 @@ async fn readyz_names_draining_while_tasks_finish() {
     assert!(seen, "readyz named the drain");
     drain.await.unwrap().expect("the drain flushed");
 }
+
+/// A `Server` dropped without `shutdown` stops listening, and its node does not bring the
+/// listeners back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_server_stops_listening_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = a2a_runtime::Server::builder(a2a_runtime::RuntimeConfig::new(dir.path()))
+        .listen("127.0.0.1:0".parse().unwrap())
+        .agent(
+            a2a_runtime::AgentSpec::new("echo"),
+            a2a_runtime::agents::Echo::default(),
+        )
+        .start()
+        .await
+        .unwrap();
+    let addr = server.http_addr();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
+    drop(server);
+    let closed = eventually(Duration::from_secs(5), || async {
+        tokio::net::TcpStream::connect(addr).await.is_err()
+    })
+    .await;
+    assert!(closed, "the listener closed");
+    // Past the node's first restart backoff (100 ms) and more: still nobody listens.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no listener came back"
+    );
+}

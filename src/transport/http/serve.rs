@@ -45,5 +45,7 @@ pub async fn serve(
             let _ = conn.await;
         });
     }
+    // Close the socket first: new clients are refused instead of waiting in the backlog.
+    drop(listener);
     graceful.shutdown().await;
 }
