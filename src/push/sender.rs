@@ -37,18 +37,56 @@ pub fn spawn(
     settings: PushSettings,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, super::StartError> {
-    let Some(signals) = log.take_outbox_signals() else {
+    let Some(sender) = Sender::new(log, settings, shutdown)? else {
         return Ok(None);
     };
-    let ctx = Arc::new(Ctx {
-        next_dead: AtomicU64::new(log.last_dead_letter_id()? + 1),
-        client: deliver::client(settings.policy, settings.timeout)
-            .map_err(super::StartError::Client)?,
-        log,
-        settings,
-        shutdown,
-    });
-    Ok(Some(tokio::spawn(run(ctx, signals))))
+    Ok(Some(tokio::spawn(async move { sender.run().await })))
+}
+
+/// The push sender, restartable: [`Sender::run`] may be started again after a run was aborted
+/// or panicked. It keeps the log's lane signals across runs (a run holds them while it runs),
+/// and every run begins with a scan of the outbox, so nothing pending is lost; a delivery a
+/// killed run had in flight is made again (at least once).
+pub struct Sender {
+    ctx: Arc<Ctx>,
+    signals: tokio::sync::Mutex<OutboxSignals>,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    /// The sender over `log`; `None` if another one already holds its signals.
+    pub fn new(
+        log: Log,
+        settings: PushSettings,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Option<Self>, super::StartError> {
+        let Some(signals) = log.take_outbox_signals() else {
+            return Ok(None);
+        };
+        let ctx = Arc::new(Ctx {
+            next_dead: AtomicU64::new(log.last_dead_letter_id()? + 1),
+            client: deliver::client(settings.policy, settings.timeout)
+                .map_err(super::StartError::Client)?,
+            log,
+            settings,
+            shutdown,
+        });
+        Ok(Some(Self {
+            ctx,
+            signals: tokio::sync::Mutex::new(signals),
+        }))
+    }
+
+    /// Delivers until the shutdown signal; see [`Sender`].
+    pub async fn run(&self) {
+        let mut signals = self.signals.lock().await;
+        run(self.ctx.clone(), &mut signals).await;
+    }
 }
 
 struct Lanes {
@@ -105,7 +143,7 @@ impl Lanes {
     }
 }
 
-async fn run(ctx: Arc<Ctx>, mut signals: OutboxSignals) {
+async fn run(ctx: Arc<Ctx>, signals: &mut OutboxSignals) {
     let mut shutdown = ctx.shutdown.clone();
     let mut lanes = Lanes {
         ctx,

@@ -248,6 +248,40 @@ pub(crate) fn child_exit(evt: &ractor::SupervisionEvent) -> Option<(ractor::Acto
     }
 }
 
+/// What a runtime runs beside its actors: the push sender and the reaper, each restartable,
+/// and its agent supervisor. A [`Server`](crate::Server) runs the first two under its node
+/// (restarted if they die) and watches the third; a bare [`Runtime`] runs them as tasks.
+pub(crate) struct Background {
+    pub push: Option<Arc<crate::push::sender::Sender>>,
+    pub reaper: Option<Arc<Reaper>>,
+    pub supervisor: ractor::ActorCell,
+}
+
+impl Background {
+    /// Runs the push sender and the reaper as plain tasks (no supervision).
+    fn spawn_tasks(self) {
+        if let Some(push) = self.push {
+            tokio::spawn(async move { push.run().await });
+        }
+        if let Some(reaper) = self.reaper {
+            tokio::spawn(async move { reaper.run().await });
+        }
+    }
+}
+
+/// Retention's reaper, restartable: every run starts with a pass, then one a minute.
+pub(crate) struct Reaper {
+    log: Log,
+    ttl: Duration,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Reaper {
+    pub(crate) async fn run(&self) {
+        reap_loop(self.log.clone(), self.ttl, self.shutdown.clone()).await;
+    }
+}
+
 pub(crate) fn internal(e: impl std::fmt::Display) -> A2aError {
     A2aError::with_message(ErrorKind::Internal, format!("internal error: {e}"))
 }
@@ -255,12 +289,17 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> A2aError {
 impl Runtime {
     /// Opens the sled log in `config.data_dir` and starts the actor system.
     pub async fn open(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let store = Self::sled(&config)?;
+        Self::with_store(store, &config).await
+    }
+
+    fn sled(config: &RuntimeConfig) -> Result<Arc<dyn Store>, RuntimeError> {
         let background_flush = match config.durability {
             Durability::Fsync => Some(1000),
             Durability::Buffered => Some(100),
         };
         let store = SledStore::open(&config.data_dir, config.cache_bytes, background_flush)?;
-        Self::with_store(Arc::new(store), &config).await
+        Ok(Arc::new(store))
     }
 
     /// Starts the actor system over any [`Store`] (`config.data_dir` and `cache_bytes` unused),
@@ -269,6 +308,27 @@ impl Runtime {
         store: Arc<dyn Store>,
         config: &RuntimeConfig,
     ) -> Result<Self, RuntimeError> {
+        let (runtime, background) = Self::boot(store, config).await?;
+        background.spawn_tasks();
+        Ok(runtime)
+    }
+
+    /// The runtime, and what runs beside it for the caller to supervise (a `Server`'s node).
+    pub(crate) async fn open_supervised(
+        store: Option<Arc<dyn Store>>,
+        config: &RuntimeConfig,
+    ) -> Result<(Self, Background), RuntimeError> {
+        let store = match store {
+            Some(s) => s,
+            None => Self::sled(config)?,
+        };
+        Self::boot(store, config).await
+    }
+
+    async fn boot(
+        store: Arc<dyn Store>,
+        config: &RuntimeConfig,
+    ) -> Result<(Self, Background), RuntimeError> {
         let log = Log::open(
             store,
             config.durability,
@@ -277,10 +337,19 @@ impl Runtime {
         )
         .with_max_events(config.retention.max_events_per_task);
         let shutdown = tokio::sync::watch::Sender::new(false);
-        crate::push::sender::spawn(log.clone(), config.push.clone(), shutdown.subscribe())?;
-        if let Some(ttl) = config.retention.finished_ttl {
-            tokio::spawn(reap_loop(log.clone(), ttl, shutdown.subscribe()));
-        }
+        let push = crate::push::sender::Sender::new(
+            log.clone(),
+            config.push.clone(),
+            shutdown.subscribe(),
+        )?
+        .map(Arc::new);
+        let reaper = config.retention.finished_ttl.map(|ttl| {
+            Arc::new(Reaper {
+                log: log.clone(),
+                ttl,
+                shutdown: shutdown.subscribe(),
+            })
+        });
         let (supervisor, _) = Actor::spawn(None, AgentSupervisor, ()).await.map_err(|e| {
             RuntimeError::ActorFailed {
                 context: "cannot start the agent supervisor",
@@ -292,7 +361,12 @@ impl Runtime {
                 .await
                 .map_err(RuntimeError::Actor)?,
         );
-        Ok(Self {
+        let background = Background {
+            push,
+            reaper,
+            supervisor: supervisor.get_cell(),
+        };
+        let runtime = Self {
             inner: Arc::new(Inner {
                 log,
                 agents: RwLock::new(HashMap::new()),
@@ -304,7 +378,8 @@ impl Runtime {
                 shutdown,
                 down: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             }),
-        })
+        };
+        Ok((runtime, background))
     }
 
     /// Starts an agent actor for `agent`, configured by `spec`.
@@ -476,6 +551,12 @@ impl Runtime {
     /// The log (for tools and tests).
     pub fn log(&self) -> &Log {
         &self.inner.log
+    }
+
+    /// Fault injection for supervision tests: kills the agent supervisor.
+    #[doc(hidden)]
+    pub fn kill_agent_supervisor(&self) {
+        self.inner.supervisor.kill();
     }
 
     /// Fault injection for supervision tests: makes the agent's actor fail.

@@ -37,7 +37,7 @@ use ractor::ActorRef;
 pub use self::node::Part;
 use self::node::{Node, NodeArgs, NodeMsg};
 use crate::config::AgentSpec;
-use crate::runtime::{Agent, DynAgent, Runtime, RuntimeConfig, RuntimeError};
+use crate::runtime::{Agent, Background, DynAgent, Runtime, RuntimeConfig, RuntimeError};
 use crate::store::{Store, StoreError};
 use crate::transport::{self, CardUrls, HttpConfig};
 
@@ -186,10 +186,7 @@ impl ServerBuilder {
             Metrics::Handle(h) => Some(h),
             Metrics::Off => None,
         };
-        let runtime = match self.store {
-            Some(store) => Runtime::with_store(store, &self.runtime).await?,
-            None => Runtime::open(self.runtime).await?,
-        };
+        let (runtime, background) = Runtime::open_supervised(self.store, &self.runtime).await?;
         for pending in self.agents {
             let (name, added) = match pending {
                 PendingAgent::Embedded(spec, agent) => {
@@ -204,6 +201,7 @@ impl ServerBuilder {
         }
         Ok(Server {
             runtime,
+            background: Some(background),
             metrics,
             http_addr: self.http_addr,
             grpc_addr: self.grpc_addr,
@@ -239,6 +237,8 @@ impl Drop for Running {
 /// A runtime and the listeners serving it, under one supervising actor.
 pub struct Server {
     runtime: Runtime,
+    /// What runs beside the runtime (push sender, reaper), until the node takes it.
+    background: Option<Background>,
     metrics: Option<PrometheusHandle>,
     http_addr: SocketAddr,
     grpc_addr: Option<SocketAddr>,
@@ -372,8 +372,12 @@ impl Server {
             _ => None,
         };
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let Some(background) = self.background.take() else {
+            return Err(ServerError::Node("the server was started before".into()));
+        };
         let node = Node::start(NodeArgs {
             runtime: self.runtime.clone(),
+            background,
             metrics: self.metrics.clone(),
             http: (http_listener, self.http_addr, app),
             grpc,

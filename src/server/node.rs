@@ -1,27 +1,33 @@
-//! The node: the root actor of a [`Server`](super::Server). It supervises one actor per
-//! listener, restarting (rebinding) a listener that dies with backoff for as long as the server
-//! runs, marks it down in the runtime's readiness meanwhile, and drives the metrics recorder's
-//! upkeep.
+//! The node: the root actor of a [`Server`](super::Server). It supervises one actor per part
+//! that runs beside the agents: each listener (HTTP, gRPC), the push sender and the reaper. A
+//! part that dies (killed, panicked, or failed, like a listener whose socket broke) is marked
+//! down in the runtime's readiness and restarted with backoff for as long as the server runs:
+//! a listener rebinds its address, a push sender rescans the outbox and goes on delivering, a
+//! reaper starts a pass. The node also watches the runtime's agent supervisor (linked under it)
+//! and reports it down if it dies, and drives the metrics recorder's upkeep.
 //!
 //! Mailboxes: the node's messages are its own timers, a restart per child and fault injection,
-//! so its queue stays as small as its set of children. A listener takes no messages from
-//! outside; the traffic it serves is bounded by the HTTP binding's in-flight limit and the
-//! agents' admission, not by a mailbox. Connections and requests are plain tokio tasks under
-//! their listener: an actor per connection would add a hop per request and give nothing a
-//! restart could bring back (a connection that failed is gone with its peer).
+//! so its queue stays as small as its set of children. A part takes no messages from outside;
+//! the traffic a listener serves is bounded by `Limits` and the agents' admission, not by a
+//! mailbox. Connections and requests are plain tokio tasks under their listener: an actor per
+//! connection would add a hop per request and give nothing a restart could bring back (a
+//! connection that failed is gone with its peer).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use metrics_exporter_prometheus::PrometheusHandle;
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::ServerError;
-use crate::runtime::Runtime;
+use crate::runtime::{Background, Runtime};
 use crate::transport;
 
 /// A part of the node that can be down (named in `/readyz`).
@@ -32,6 +38,10 @@ pub enum Part {
     Http,
     /// The gRPC listener.
     Grpc,
+    /// The push sender (webhook deliveries from the outbox).
+    PushSender,
+    /// Retention's reaper.
+    Reaper,
 }
 
 impl Part {
@@ -39,6 +49,8 @@ impl Part {
         match self {
             Self::Http => "http listener",
             Self::Grpc => "grpc listener",
+            Self::PushSender => "push sender",
+            Self::Reaper => "reaper",
         }
     }
 }
@@ -49,6 +61,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 const RESTART_MEMORY: Duration = Duration::from_secs(60);
 /// How often the Prometheus recorder drains histogram samples.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+/// What readiness calls the runtime's agent supervisor.
+const AGENT_SUPERVISOR: &str = "agent supervisor";
 
 pub(crate) enum NodeMsg {
     Restart(Part),
@@ -59,18 +73,12 @@ pub(crate) enum NodeMsg {
 
 pub(super) struct NodeArgs {
     pub runtime: Runtime,
+    pub background: Background,
     pub metrics: Option<PrometheusHandle>,
     pub http: (TcpListener, SocketAddr, axum::Router),
     pub grpc: Option<(TcpListener, SocketAddr, transport::grpc::A2aGrpc)>,
-    /// Becomes true when the server stops: listeners stop accepting and are not restarted.
+    /// Becomes true when the server stops: parts stop and are not restarted.
     pub stop: watch::Receiver<bool>,
-}
-
-/// What a listener serves.
-#[derive(Clone)]
-enum Binding {
-    Http(axum::Router),
-    Grpc(transport::grpc::A2aGrpc),
 }
 
 /// Whether the server is stopping: told so, or its `Server` is gone (the sender dropped).
@@ -78,22 +86,54 @@ fn stopping(stop: &watch::Receiver<bool>) -> bool {
     *stop.borrow() || stop.has_changed().is_err()
 }
 
-/// A listener as the node knows it: enough to start it again.
-struct ListenerSpec {
+/// One run of a part: `Ok` when it ended because it was told to (not restarted), `Err` when it
+/// failed (restarted, like a panic or a kill).
+type Job = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// A part as the node knows it: enough to start it again.
+struct PartSpec {
     part: Part,
-    addr: SocketAddr,
-    binding: Binding,
-    /// The socket bound at start (so start-up fails on a taken port); later starts rebind.
-    first: Mutex<Option<TcpListener>>,
+    job: Job,
     stop: watch::Receiver<bool>,
-    /// The running accept loop, so the node can end it the moment the listener dies (a killed
+    /// The running job's task, so the node can end it the moment the part dies (a killed
     /// actor's state, which also holds it, lives on inside the supervision event until dropped).
-    accept_loop: Mutex<Option<tokio::task::AbortHandle>>,
+    running: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+/// A listener's job: the socket bound at start (so start-up fails on a taken port), rebound on
+/// every later run, served until the stop signal.
+fn listener_job(
+    first: TcpListener,
+    addr: SocketAddr,
+    serve: impl Fn(TcpListener, BoxFuture<'static, ()>) -> BoxFuture<'static, Result<(), String>>
+    + Send
+    + Sync
+    + 'static,
+    stop: watch::Receiver<bool>,
+) -> Job {
+    let first = Arc::new(Mutex::new(Some(first)));
+    let serve = Arc::new(serve);
+    Arc::new(move || {
+        let (first, serve, mut until) = (first.clone(), serve.clone(), stop.clone());
+        Box::pin(async move {
+            let taken = first.lock().ok().and_then(|mut f| f.take());
+            let listener = match taken {
+                Some(l) => l,
+                None => TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("cannot listen on {addr}: {e}"))?,
+            };
+            let shutdown = Box::pin(async move {
+                let _ = until.wait_for(|s| *s).await;
+            });
+            serve(listener, shutdown).await
+        })
+    })
 }
 
 struct Child {
-    spec: Arc<ListenerSpec>,
-    actor: Option<ActorRef<ListenerMsg>>,
+    spec: Arc<PartSpec>,
+    actor: Option<ActorRef<PartMsg>>,
     restarts: VecDeque<Instant>,
 }
 
@@ -104,11 +144,12 @@ pub(crate) struct NodeState {
     metrics: Option<PrometheusHandle>,
     children: HashMap<Part, Child>,
     by_actor: HashMap<ActorId, Part>,
+    agent_supervisor: ActorId,
     stop: watch::Receiver<bool>,
 }
 
 impl Node {
-    /// Spawns the node and its listeners; fails if a listener cannot start.
+    /// Spawns the node and its parts; fails if one cannot start.
     pub(super) async fn start(args: NodeArgs) -> Result<ActorRef<NodeMsg>, ServerError> {
         let (node, _) = Actor::spawn(None, Node, args)
             .await
@@ -124,9 +165,10 @@ impl Node {
         let Some(child) = st.children.get_mut(&part) else {
             return Ok(());
         };
-        let (actor, _) = Actor::spawn_linked(None, Listener, child.spec.clone(), myself.get_cell())
-            .await
-            .map_err(|e| format!("cannot start the {}: {e}", part.name()))?;
+        let (actor, _) =
+            Actor::spawn_linked(None, PartActor, child.spec.clone(), myself.get_cell())
+                .await
+                .map_err(|e| format!("cannot start the {}: {e}", part.name()))?;
         st.by_actor.insert(actor.get_id(), part);
         child.actor = Some(actor);
         st.runtime.set_down(part.name(), None);
@@ -169,30 +211,79 @@ impl Actor for Node {
         myself: ActorRef<NodeMsg>,
         args: NodeArgs,
     ) -> Result<NodeState, ActorProcessingErr> {
-        let mut specs = vec![(
+        let NodeArgs {
+            runtime,
+            background,
+            metrics,
+            http,
+            grpc,
+            stop,
+        } = args;
+        let mut jobs: Vec<(Part, Job)> = Vec::new();
+        let (listener, addr, app) = http;
+        let serve_http = move |l: TcpListener, shutdown: BoxFuture<'static, ()>| {
+            let app = app.clone();
+            Box::pin(async move {
+                transport::serve(l, app, shutdown).await;
+                Ok(())
+            }) as BoxFuture<'static, Result<(), String>>
+        };
+        jobs.push((
             Part::Http,
-            args.http.0,
-            args.http.1,
-            Binding::Http(args.http.2),
-        )];
-        if let Some((l, addr, service)) = args.grpc {
-            specs.push((Part::Grpc, l, addr, Binding::Grpc(service)));
+            listener_job(listener, addr, serve_http, stop.clone()),
+        ));
+        if let Some((listener, addr, service)) = grpc {
+            let serve_grpc = move |l: TcpListener, shutdown: BoxFuture<'static, ()>| {
+                let service = service.clone();
+                Box::pin(async move {
+                    transport::grpc::serve(l, service, shutdown)
+                        .await
+                        .map_err(|e| format!("the gRPC server failed: {e}"))
+                }) as BoxFuture<'static, Result<(), String>>
+            };
+            jobs.push((
+                Part::Grpc,
+                listener_job(listener, addr, serve_grpc, stop.clone()),
+            ));
         }
+        if let Some(sender) = background.push {
+            let job: Job = Arc::new(move || {
+                let sender = sender.clone();
+                Box::pin(async move {
+                    sender.run().await;
+                    Ok(())
+                })
+            });
+            jobs.push((Part::PushSender, job));
+        }
+        if let Some(reaper) = background.reaper {
+            let job: Job = Arc::new(move || {
+                let reaper = reaper.clone();
+                Box::pin(async move {
+                    reaper.run().await;
+                    Ok(())
+                })
+            });
+            jobs.push((Part::Reaper, job));
+        }
+        // The agent supervisor is the runtime's (agents are added through it): the node hears
+        // of its death and reports it, and restarts nothing in its place.
+        let agent_supervisor: ActorCell = background.supervisor;
+        agent_supervisor.link(myself.get_cell());
         let mut st = NodeState {
-            runtime: args.runtime,
-            metrics: args.metrics,
+            runtime,
+            metrics,
             children: HashMap::new(),
             by_actor: HashMap::new(),
-            stop: args.stop.clone(),
+            agent_supervisor: agent_supervisor.get_id(),
+            stop: stop.clone(),
         };
-        for (part, listener, addr, binding) in specs {
-            let spec = Arc::new(ListenerSpec {
+        for (part, job) in jobs {
+            let spec = Arc::new(PartSpec {
                 part,
-                addr,
-                binding,
-                first: Mutex::new(Some(listener)),
-                stop: args.stop.clone(),
-                accept_loop: Mutex::new(None),
+                job,
+                stop: stop.clone(),
+                running: Mutex::new(None),
             });
             st.children.insert(
                 part,
@@ -249,20 +340,22 @@ impl Actor for Node {
         let Some((id, why)) = crate::runtime::child_exit(&evt) else {
             return Ok(());
         };
+        if id == st.agent_supervisor {
+            if !stopping(&st.stop) {
+                tracing::error!(reason = %why, "the agent supervisor died; agents are no longer restarted");
+                st.runtime.set_down(AGENT_SUPERVISOR, Some(why));
+            }
+            return Ok(());
+        }
         let Some(part) = st.by_actor.remove(&id) else {
             return Ok(());
         };
         if let Some(child) = st.children.get_mut(&part) {
             child.actor = None;
-            // The old accept loop must not go on accepting beside the one the restart starts.
-            if let Some(accepting) = child
-                .spec
-                .accept_loop
-                .lock()
-                .ok()
-                .and_then(|mut a| a.take())
-            {
-                accepting.abort();
+            // The old run must not go on (accepting, delivering) beside the one the restart
+            // starts.
+            if let Some(running) = child.spec.running.lock().ok().and_then(|mut r| r.take()) {
+                running.abort();
             }
         }
         Self::schedule_restart(&myself, st, part, &why);
@@ -285,95 +378,78 @@ impl Actor for Node {
     }
 }
 
-/// Stops the node and its listeners; open connections get up to `wait` to close.
+/// Stops the node and its parts; open connections get up to `wait` to close.
 pub(super) async fn stop(node: ActorRef<NodeMsg>, wait: Duration) {
     let _ = node
         .stop_and_wait(None, Some(wait + Duration::from_secs(1)))
         .await;
 }
 
-/// A listener actor: accepts on its socket in a task of its own. The task ends when the actor
+/// A part's actor: runs one run of its job in a task of its own. The task ends when the actor
 /// stops (its state is dropped), and when it dies the node aborts it at once (a killed actor's
 /// state is handed to the supervisor inside the event, so dropping it cannot be relied on).
-struct Listener;
+struct PartActor;
 
-pub(crate) enum ListenerMsg {
-    /// The accept loop ended while the server was not stopping.
-    Ended(String),
+pub(crate) enum PartMsg {
+    /// The run failed (an error or a panic) while the server was not stopping.
+    Failed(String),
 }
 
-struct ServeTask(tokio::task::JoinHandle<()>);
+struct RunTask(tokio::task::JoinHandle<()>);
 
-impl Drop for ServeTask {
+impl Drop for RunTask {
     fn drop(&mut self) {
         self.0.abort();
     }
 }
 
-impl Actor for Listener {
-    type Msg = ListenerMsg;
-    type State = ServeTask;
-    type Arguments = Arc<ListenerSpec>;
+impl Actor for PartActor {
+    type Msg = PartMsg;
+    type State = RunTask;
+    type Arguments = Arc<PartSpec>;
 
     async fn pre_start(
         &self,
-        myself: ActorRef<ListenerMsg>,
-        spec: Arc<ListenerSpec>,
-    ) -> Result<ServeTask, ActorProcessingErr> {
-        let first = spec.first.lock().ok().and_then(|mut f| f.take());
-        let listener = match first {
-            Some(l) => l,
-            None => TcpListener::bind(spec.addr)
-                .await
-                .map_err(|e| format!("cannot listen on {}: {e}", spec.addr))?,
-        };
-        tracing::debug!(part = spec.part.name(), addr = %spec.addr, "listening");
-        let stop = spec.stop.clone();
-        let binding = spec.binding.clone();
+        myself: ActorRef<PartMsg>,
+        spec: Arc<PartSpec>,
+    ) -> Result<RunTask, ActorProcessingErr> {
+        tracing::debug!(part = spec.part.name(), "starting");
+        let (job, stop) = (spec.job.clone(), spec.stop.clone());
         let task = tokio::spawn(async move {
-            let mut until = stop.clone();
-            let shutdown = async move {
-                let _ = until.wait_for(|s| *s).await;
+            let failure = match AssertUnwindSafe(job()).catch_unwind().await {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some("it panicked".to_owned()),
             };
-            let ended = match binding {
-                Binding::Http(app) => {
-                    transport::serve(listener, app, shutdown).await;
-                    "the accept loop ended".to_owned()
-                }
-                Binding::Grpc(service) => {
-                    match transport::grpc::serve(listener, service, shutdown).await {
-                        Ok(()) => "the gRPC server ended".to_owned(),
-                        Err(e) => format!("the gRPC server failed: {e}"),
-                    }
-                }
-            };
-            if !stopping(&stop) {
-                let _ = myself.cast(ListenerMsg::Ended(ended));
+            if let Some(why) = failure
+                && !stopping(&stop)
+            {
+                let _ = myself.cast(PartMsg::Failed(why));
             }
         });
-        if let Ok(mut accepting) = spec.accept_loop.lock() {
-            *accepting = Some(task.abort_handle());
+        if let Ok(mut running) = spec.running.lock() {
+            *running = Some(task.abort_handle());
         }
-        Ok(ServeTask(task))
+        Ok(RunTask(task))
     }
 
     async fn handle(
         &self,
-        _myself: ActorRef<ListenerMsg>,
-        msg: ListenerMsg,
-        _task: &mut ServeTask,
+        _myself: ActorRef<PartMsg>,
+        msg: PartMsg,
+        _task: &mut RunTask,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            ListenerMsg::Ended(why) => Err(why.into()),
+            PartMsg::Failed(why) => Err(why.into()),
         }
     }
 
     async fn post_stop(
         &self,
-        _myself: ActorRef<ListenerMsg>,
-        task: &mut ServeTask,
+        _myself: ActorRef<PartMsg>,
+        task: &mut RunTask,
     ) -> Result<(), ActorProcessingErr> {
-        // A graceful stop: the accept loop saw the stop signal; let open connections finish.
+        // A graceful stop: the run saw the stop signal; let it finish (open connections).
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut task.0).await;
         Ok(())
     }

@@ -547,3 +547,38 @@ async fn redirects_are_not_followed_and_the_retry_window_bounds_retries() {
         "one attempt per event (the task, input-required)"
     );
 }
+
+/// The push sender is a part of the node: killed, it is restarted, rescans the outbox and
+/// delivers what was sent meanwhile and after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_push_sender_is_restarted_and_delivers_everything() {
+    use a2a_runtime::server::Part;
+    let hook = Webhook::start().await;
+    let s = server(5).await;
+    let series = r#"a2a_node_restarts_total{part="push sender"}"#;
+    let before = s.metric(series).await;
+    assert!(s.server.kill_part(Part::PushSender));
+    // Sent at once: maybe while no sender runs; the restarted one finds it in the outbox.
+    let during = send_with_webhook(&s, "during", &hook.url("/during")).await;
+    let restarted = crate::common::eventually(Duration::from_secs(10), || async {
+        s.metric(series).await > before
+    })
+    .await;
+    assert!(restarted, "the node restarted the push sender");
+    let after = send_with_webhook(&s, "after", &hook.url("/after")).await;
+    for (task, path) in [(during, "/during"), (after, "/after")] {
+        let n = event_count(&s, task["id"].as_str().unwrap()).await;
+        assert!(
+            hook.wait_delivered(path, n as usize, Duration::from_secs(10))
+                .await,
+            "every event of the task sent {path} was delivered"
+        );
+    }
+    let ready = s
+        .client
+        .get(format!("{}/readyz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+}

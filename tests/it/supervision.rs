@@ -264,3 +264,37 @@ async fn a_dropped_server_stops_listening_for_good() {
         "no listener came back"
     );
 }
+
+/// The reaper is a part of the node too: killed, it is restarted, and readiness comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervision_kill_of_the_reaper_restarts_it() {
+    use a2a_runtime::server::Part;
+    let s = TestServer::echo().await;
+    let series = r#"a2a_node_restarts_total{part="reaper"}"#;
+    let before = s.metric(series).await;
+    assert!(s.server.kill_part(Part::Reaper));
+    let restarted = eventually(Duration::from_secs(10), || async {
+        s.metric(series).await > before
+    })
+    .await;
+    assert!(restarted, "the node restarted the reaper");
+    let ready = eventually(Duration::from_secs(10), || async {
+        readyz(&s).await.0 == 200
+    })
+    .await;
+    assert!(ready, "ready again: {:?}", readyz(&s).await);
+}
+
+/// The node watches the runtime's agent supervisor: if it dies, readiness says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_agent_supervisor_makes_the_server_unready() {
+    let s = TestServer::echo().await;
+    assert_eq!(readyz(&s).await.0, 200);
+    s.runtime.kill_agent_supervisor();
+    let named = eventually(Duration::from_secs(5), || async {
+        let (status, why) = readyz(&s).await;
+        status == 503 && why.contains("agent supervisor")
+    })
+    .await;
+    assert!(named, "{:?}", readyz(&s).await);
+}
