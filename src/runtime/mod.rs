@@ -485,7 +485,8 @@ impl Runtime {
     }
 
     /// Why this runtime should not be sent traffic now (what `/readyz` names); empty when ready:
-    /// shutting down, a store that can no longer write, an agent given up on, a listener down.
+    /// shutting down, a store that can no longer write, an agent given up on, a part of the node
+    /// down, the agent supervisor dead.
     pub fn unready_reasons(&self) -> Vec<String> {
         let mut why = Vec::new();
         if self.inner.closing.load(Ordering::Acquire) {
