@@ -81,6 +81,10 @@ struct ServeArgs {
     /// Base URL that agent cards advertise (default: http:// plus the request's Host).
     #[arg(long)]
     public_url: Option<String>,
+    /// Seconds /readyz says "draining" on SIGINT/SIGTERM before the listeners close, while
+    /// requests are still served (so load balancers stop sending first).
+    #[arg(long, default_value_t = 0)]
+    drain_notice_secs: u64,
     /// Seconds running tasks get to finish on SIGINT/SIGTERM before the log is flushed.
     #[arg(long, default_value_t = 10)]
     grace_secs: u64,
@@ -212,7 +216,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let mut builder = Server::builder(config)
         .listen(args.listen)
         .http(http)
-        .grace(Duration::from_secs(args.grace_secs));
+        .grace(Duration::from_secs(args.grace_secs))
+        .drain_notice(Duration::from_secs(args.drain_notice_secs));
     if let Some(addr) = args.grpc_listen {
         builder = builder.grpc(addr);
     }

@@ -166,6 +166,8 @@ struct Inner {
     supervisor: ActorRef<SupervisorMsg>,
     remotes: Arc<Remotes>,
     closing: AtomicBool,
+    /// Readiness says "draining" while requests are still served (a server's drain notice).
+    draining: AtomicBool,
     /// Webhook addresses allowed (checked again when connecting).
     push: crate::push::AddressPolicy,
     /// Set when the runtime stops: open streams end, telling readers where to resume.
@@ -374,6 +376,7 @@ impl Runtime {
                 supervisor,
                 remotes,
                 closing: AtomicBool::new(false),
+                draining: AtomicBool::new(false),
                 push: config.push.policy,
                 shutdown,
                 down: std::sync::Mutex::new(std::collections::BTreeMap::new()),
@@ -489,7 +492,8 @@ impl Runtime {
     /// down, the agent supervisor dead.
     pub fn unready_reasons(&self) -> Vec<String> {
         let mut why = Vec::new();
-        if self.inner.closing.load(Ordering::Acquire) {
+        if self.inner.closing.load(Ordering::Acquire) || self.inner.draining.load(Ordering::Acquire)
+        {
             why.push("draining: the server is shutting down".to_owned());
         }
         if self.inner.log.is_failed() {
@@ -522,6 +526,12 @@ impl Runtime {
                 None => parts.remove(part),
             };
         }
+    }
+
+    /// Makes readiness say "draining" while everything is still served: load balancers stop
+    /// sending new traffic before the listeners close.
+    pub(crate) fn announce_drain(&self) {
+        self.inner.draining.store(true, Ordering::Release);
     }
 
     /// Whether [`Runtime::shutdown`] has begun.

@@ -113,6 +113,7 @@ pub struct ServerBuilder {
     http: HttpConfig,
     metrics: Metrics,
     grace: Duration,
+    drain_notice: Duration,
     agents: Vec<PendingAgent>,
 }
 
@@ -148,6 +149,13 @@ impl ServerBuilder {
     /// Where `/metrics` gets its figures (default: install this library's recorder).
     pub fn metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// How long `/readyz` says "draining" before the listeners close, while requests are still
+    /// served, so load balancers stop sending first (default 0: close at once).
+    pub fn drain_notice(mut self, notice: Duration) -> Self {
+        self.drain_notice = notice;
         self
     }
 
@@ -207,6 +215,7 @@ impl ServerBuilder {
             grpc_addr: self.grpc_addr,
             http: self.http,
             grace: self.grace,
+            drain_notice: self.drain_notice,
             running: None,
         })
     }
@@ -244,6 +253,7 @@ pub struct Server {
     grpc_addr: Option<SocketAddr>,
     http: HttpConfig,
     grace: Duration,
+    drain_notice: Duration,
     running: Option<Running>,
 }
 
@@ -267,6 +277,7 @@ impl Server {
             http: HttpConfig::default(),
             metrics: Metrics::default(),
             grace: Duration::from_secs(10),
+            drain_notice: Duration::ZERO,
             agents: Vec::new(),
         }
     }
@@ -409,6 +420,14 @@ impl Server {
             grace_secs = self.grace.as_secs(),
             "shutting down: no new requests; letting running tasks finish"
         );
+        if self.running.is_some() && !self.drain_notice.is_zero() {
+            tracing::info!(
+                notice_ms = self.drain_notice.as_millis() as u64,
+                "draining: /readyz says so; still serving until the notice ends"
+            );
+            self.runtime.announce_drain();
+            tokio::time::sleep(self.drain_notice).await;
+        }
         if let Some(r) = &self.running {
             let _ = r.stop.send(true);
         }

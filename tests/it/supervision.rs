@@ -298,3 +298,54 @@ async fn a_dead_agent_supervisor_makes_the_server_unready() {
     .await;
     assert!(named, "{:?}", readyz(&s).await);
 }
+
+/// With a drain notice, `Server::shutdown` first makes `/readyz` say "draining" while requests
+/// are still served; only then do the listeners close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_notice_says_draining_while_still_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = a2a_runtime::AgentSpec::new("echo");
+    spec.default = true;
+    let server = a2a_runtime::Server::builder(a2a_runtime::RuntimeConfig::new(dir.path()))
+        .listen("127.0.0.1:0".parse().unwrap())
+        .agent(spec, a2a_runtime::agents::Echo::default())
+        .drain_notice(Duration::from_millis(1500))
+        .start()
+        .await
+        .unwrap();
+    let url = server.base_url();
+    let client = reqwest::Client::new();
+    let stopping = tokio::spawn(server.shutdown());
+    let draining = eventually(Duration::from_secs(1), || async {
+        let r = client.get(format!("{url}/readyz")).send().await.unwrap();
+        r.status() == 503 && r.text().await.unwrap().contains("draining")
+    })
+    .await;
+    assert!(draining, "readyz said draining during the notice");
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage",
+        "params": {"message": {"messageId": uuid(), "role": "ROLE_USER", "parts": [{"text": "still here"}]}}});
+    let sent: serde_json::Value = client
+        .post(&url)
+        .header("A2A-Version", "1.0")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        state(&sent["result"]["task"]),
+        "TASK_STATE_COMPLETED",
+        "{sent}"
+    );
+    stopping.await.unwrap().expect("a clean shutdown");
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    assert!(
+        fresh.get(format!("{url}/healthz")).send().await.is_err(),
+        "closed after the notice"
+    );
+}
