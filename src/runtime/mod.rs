@@ -254,33 +254,20 @@ pub(crate) fn child_exit(evt: &ractor::SupervisionEvent) -> Option<(ractor::Acto
 /// and its agent supervisor. A [`Server`](crate::Server) runs the first two under its node
 /// (restarted if they die) and watches the third; a bare [`Runtime`] runs them as tasks.
 pub(crate) struct Background {
-    pub push: Option<Arc<crate::push::sender::Sender>>,
-    pub reaper: Option<Arc<Reaper>>,
+    pub push: Option<Run>,
+    pub reaper: Option<Run>,
     pub supervisor: ractor::ActorCell,
 }
+
+/// Starts one run of a restartable part; a run ends with the runtime's shutdown signal.
+pub(crate) type Run = Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
 
 impl Background {
     /// Runs the push sender and the reaper as plain tasks (no supervision).
     fn spawn_tasks(self) {
-        if let Some(push) = self.push {
-            tokio::spawn(async move { push.run().await });
+        for run in [self.push, self.reaper].into_iter().flatten() {
+            tokio::spawn(run());
         }
-        if let Some(reaper) = self.reaper {
-            tokio::spawn(async move { reaper.run().await });
-        }
-    }
-}
-
-/// Retention's reaper, restartable: every run starts with a pass, then one a minute.
-pub(crate) struct Reaper {
-    log: Log,
-    ttl: Duration,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-}
-
-impl Reaper {
-    pub(crate) async fn run(&self) {
-        reap_loop(self.log.clone(), self.ttl, self.shutdown.clone()).await;
     }
 }
 
@@ -344,13 +331,20 @@ impl Runtime {
             config.push.clone(),
             shutdown.subscribe(),
         )?
-        .map(Arc::new);
+        .map(|sender| {
+            // Every run rescans the outbox first, so a restarted sender misses nothing.
+            let sender = Arc::new(sender);
+            let run: Run = Arc::new(move || {
+                let sender = sender.clone();
+                Box::pin(async move { sender.run().await })
+            });
+            run
+        });
+        // Retention's reaper: every run starts with a pass, then one a minute.
         let reaper = config.retention.finished_ttl.map(|ttl| {
-            Arc::new(Reaper {
-                log: log.clone(),
-                ttl,
-                shutdown: shutdown.subscribe(),
-            })
+            let (log, stop) = (log.clone(), shutdown.subscribe());
+            let run: Run = Arc::new(move || Box::pin(reap_loop(log.clone(), ttl, stop.clone())));
+            run
         });
         let (supervisor, _) = Actor::spawn(None, AgentSupervisor, ()).await.map_err(|e| {
             RuntimeError::ActorFailed {
@@ -532,11 +526,6 @@ impl Runtime {
     /// sending new traffic before the listeners close.
     pub(crate) fn announce_drain(&self) {
         self.inner.draining.store(true, Ordering::Release);
-    }
-
-    /// Whether [`Runtime::shutdown`] has begun.
-    pub fn is_closing(&self) -> bool {
-        self.inner.closing.load(Ordering::Acquire)
     }
 
     /// Requests admitted and not yet finished, per agent (the mailbox depth gauge).

@@ -321,9 +321,10 @@ impl Server {
     /// Resumes or fails what a crash left, binds the listeners and starts the node actor that
     /// supervises them. Traffic is accepted only after recovery.
     pub async fn start(mut self) -> Result<Self, ServerError> {
-        if self.running.is_some() {
+        // What runs beside the runtime goes to the node once: a second start does nothing.
+        let Some(background) = self.background.take() else {
             return Ok(self);
-        }
+        };
         let report = self
             .runtime
             .recover()
@@ -383,9 +384,6 @@ impl Server {
             _ => None,
         };
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let Some(background) = self.background.take() else {
-            return Err(ServerError::Node("the server was started before".into()));
-        };
         let node = Node::start(NodeArgs {
             runtime: self.runtime.clone(),
             background,

@@ -246,25 +246,22 @@ impl Actor for Node {
                 listener_job(listener, addr, serve_grpc, stop.clone()),
             ));
         }
-        if let Some(sender) = background.push {
-            let job: Job = Arc::new(move || {
-                let sender = sender.clone();
-                Box::pin(async move {
-                    sender.run().await;
-                    Ok(())
-                })
-            });
-            jobs.push((Part::PushSender, job));
-        }
-        if let Some(reaper) = background.reaper {
-            let job: Job = Arc::new(move || {
-                let reaper = reaper.clone();
-                Box::pin(async move {
-                    reaper.run().await;
-                    Ok(())
-                })
-            });
-            jobs.push((Part::Reaper, job));
+        let runtime_parts = [
+            (Part::PushSender, background.push),
+            (Part::Reaper, background.reaper),
+        ];
+        for (part, run) in runtime_parts {
+            if let Some(run) = run {
+                // They end only when told to (the runtime's shutdown): that run is not failed.
+                let job: Job = Arc::new(move || {
+                    let one = run();
+                    Box::pin(async move {
+                        one.await;
+                        Ok(())
+                    })
+                });
+                jobs.push((part, job));
+            }
         }
         // The agent supervisor is the runtime's (agents are added through it): the node hears
         // of its death and reports it, and restarts nothing in its place.

@@ -61,16 +61,6 @@ impl Limits {
             )
         })
     }
-
-    /// Requests in flight now.
-    pub fn requests_in_flight(&self) -> usize {
-        self.max_requests - self.requests.available_permits()
-    }
-
-    /// Streams open now.
-    pub fn open_streams(&self) -> usize {
-        self.max_streams - self.streams.available_permits()
-    }
 }
 
 impl Default for Limits {

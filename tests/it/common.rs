@@ -155,6 +155,19 @@ impl TestServer {
             .expect("a JSON body")
     }
 
+    /// GETs a REST `path` as a 1.0 client (`A2A-Version: 1.0`) and returns its JSON body.
+    pub async fn rest_get(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .header("A2A-Version", "1.0")
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// A sample of `/metrics` by its name and labels as Prometheus prints them (0 if absent).
     pub async fn metric(&self, series: &str) -> f64 {
         let text = self

@@ -152,28 +152,10 @@ async fn list_tasks_filters_sorts_and_pages() {
             "{unknown} lists everything: {r}"
         );
     }
-    let rest: Value = s
-        .client
-        .get(format!("{}/tasks?status=UNRECOGNIZED", s.url))
-        .header("A2A-Version", "1.0")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rest = s.rest_get("/tasks?status=UNRECOGNIZED").await;
     assert_eq!(rest["totalSize"], 7, "REST too: {rest}");
     // A state number as a string, as a REST query carries it, still filters.
-    let waiting_rest: Value = s
-        .client
-        .get(format!("{}/tasks?status=6", s.url))
-        .header("A2A-Version", "1.0")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let waiting_rest = s.rest_get("/tasks?status=6").await;
     assert_eq!(
         waiting_rest["totalSize"], 1,
         "status=6 is INPUT_REQUIRED: {waiting_rest}"
